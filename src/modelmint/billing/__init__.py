@@ -1,0 +1,1 @@
+"""Billing: prices, budgets, rate limits, the usage ledger, invoices and unit economics."""

@@ -1,0 +1,1 @@
+"""Core: settings, typed errors and shared value types. Imports no other room."""

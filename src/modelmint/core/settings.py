@@ -1,0 +1,77 @@
+"""Process settings: flags > `MODELMINT_*` environment > TOML config file > defaults.
+
+`MODELMINT_DATA_DIR` says where all state lives. Settings are built once by the caller
+(CLI or tests) and handed to `create_app(settings)`; nothing reads them at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _default_threads() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MODELMINT_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path.home() / ".modelmint", description="Where all state lives."
+    )
+    config_file: Path | None = Field(
+        default=None, description="TOML file with settings (keys as in this class)."
+    )
+    models_file: Path | None = Field(
+        default=None, description="TOML models registry; the built-in defaults when unset."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    threads: int = Field(default_factory=_default_threads, ge=1, le=256)
+    max_queue: int = Field(
+        default=64, ge=0, description="Requests that may wait for a free slot before 429."
+    )
+    max_body_bytes: int = Field(
+        default=2 * 1024 * 1024, ge=1024, description="Largest accepted request body."
+    )
+    load_models: list[str] | None = Field(
+        default=None, description="Only load these registry names (all when unset)."
+    )
+    log_level: str = "info"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = _config_file_from(init_settings, env_settings)
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+
+def _config_file_from(*sources: PydanticBaseSettingsSource) -> Path | None:
+    for source in sources:
+        value = source().get("config_file")
+        if value:
+            path = Path(value)
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"config file {path} does not exist; create it or unset MODELMINT_CONFIG_FILE"
+                )
+            return path
+    return None

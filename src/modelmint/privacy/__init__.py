@@ -1,0 +1,1 @@
+"""Privacy: PII detection and redaction, reversible placeholders, encryption at rest, retention."""

@@ -1,0 +1,107 @@
+"""The `Engine` protocol and the value types that flow through it.
+
+An engine streams `TextDelta`s followed by one `Finished` for each `GenerationRequest`;
+many requests may be in flight at once. Errors a caller can fix (context too long, queue
+full) are raised before the first event so the API can answer with a proper status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from modelmint.core.types import Usage
+
+FinishReason = Literal["stop", "length"]
+
+
+@dataclass(slots=True)
+class SamplingParams:
+    max_tokens: int | None = None
+    temperature: float = 0.7
+    top_p: float = 1.0
+    top_k: int = 0
+    min_p: float = 0.0
+    seed: int | None = None
+    stop: list[str] = field(default_factory=list)
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    repeat_penalty: float = 1.0
+    logprobs: bool = False
+    top_logprobs: int = 0
+    json_schema: dict[str, Any] | None = None
+    json_object: bool = False
+
+
+@dataclass(slots=True)
+class GenerationRequest:
+    """Exactly one of `messages` (chat) or `prompt` (raw completion) is set."""
+
+    params: SamplingParams
+    messages: list[dict[str, Any]] | None = None
+    prompt: str | None = None
+    request_id: str = ""
+
+
+@dataclass(slots=True)
+class TopLogprob:
+    token: str
+    logprob: float
+    bytes: list[int]
+
+
+@dataclass(slots=True)
+class TokenLogprob:
+    token: str
+    logprob: float
+    bytes: list[int]
+    top_logprobs: list[TopLogprob] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class TextDelta:
+    text: str
+    logprobs: list[TokenLogprob] | None = None
+
+
+@dataclass(slots=True)
+class Finished:
+    reason: FinishReason
+    usage: Usage
+
+
+GenerationEvent = TextDelta | Finished
+
+
+@dataclass(slots=True)
+class Embeddings:
+    vectors: list[list[float]]
+    prompt_tokens: int
+
+
+@dataclass(slots=True)
+class EngineStats:
+    running: int = 0
+    waiting: int = 0
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What every engine offers. Engines that cannot embed or generate raise."""
+
+    kind: str
+    context_length: int
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    @property
+    def ready(self) -> bool: ...
+
+    def stats(self) -> EngineStats: ...
+
+    def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]: ...
+
+    async def embed(self, texts: Sequence[str]) -> Embeddings: ...

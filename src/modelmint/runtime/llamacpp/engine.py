@@ -1,0 +1,154 @@
+"""The async face of the llama.cpp engine: prompts in, streamed events out.
+
+It renders chat templates, tokenizes, refuses prompts that do not fit, admits requests
+through a bounded gate and bridges the scheduler thread's events onto the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence as Seq
+from pathlib import Path
+
+from modelmint.core.errors import ContextLengthExceededError, InvalidRequestError, ModelmintError
+from modelmint.runtime.admission import AdmissionGate
+from modelmint.runtime.chat_template import ChatTemplate
+from modelmint.runtime.engine import (
+    Embeddings,
+    EngineStats,
+    Finished,
+    GenerationEvent,
+    GenerationRequest,
+)
+from modelmint.runtime.llamacpp.model import ContextConfig, LlamaModel
+from modelmint.runtime.llamacpp.sampling import SamplerChain, grammar_for
+from modelmint.runtime.llamacpp.scheduler import Scheduler
+from modelmint.runtime.llamacpp.sequence import Sequence
+from modelmint.runtime.stops import StopMatcher
+
+
+class LlamaCppEngine:
+    kind = "llamacpp"
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        context_length: int = 2048,
+        parallel: int = 4,
+        max_queue: int = 64,
+        threads: int = 2,
+        batch_size: int = 512,
+        default_system_prompt: str | None = None,
+    ) -> None:
+        self.path = path
+        self.context_length = context_length
+        self.parallel = parallel
+        self.threads = threads
+        self.batch_size = batch_size
+        self.default_system_prompt = default_system_prompt
+        self.gate = AdmissionGate(parallel, max_queue)
+        self.model: LlamaModel | None = None
+        self.template: ChatTemplate | None = None
+        self.scheduler: Scheduler | None = None
+
+    async def start(self) -> None:
+        config = ContextConfig(
+            n_ctx=self.context_length * self.parallel,
+            n_seq_max=self.parallel,
+            n_batch=self.batch_size,
+            n_threads=self.threads,
+        )
+        self.model = await asyncio.to_thread(LlamaModel, self.path, config)
+        self.template = ChatTemplate(
+            self.model.chat_template(),
+            bos_token=self.model.token_text(self.model.bos),
+            eos_token=self.model.token_text(self.model.eos),
+            default_system_prompt=self.default_system_prompt,
+        )
+        self.scheduler = Scheduler(self.model, self.parallel)
+        self.scheduler.start()
+
+    async def close(self) -> None:
+        if self.scheduler is not None:
+            await asyncio.to_thread(self.scheduler.stop)
+            self.scheduler = None
+        if self.model is not None:
+            self.model.close()
+            self.model = None
+
+    @property
+    def ready(self) -> bool:
+        return self.scheduler is not None
+
+    def stats(self) -> EngineStats:
+        return EngineStats(running=self.gate.running, waiting=self.gate.waiting)
+
+    def tokenize_request(self, request: GenerationRequest) -> list[int]:
+        assert self.model is not None and self.template is not None
+        if request.messages is not None:
+            text = self.template.render(request.messages)
+            tokens = self.model.tokenize(text, add_special=False, parse_special=True)
+        else:
+            tokens = self.model.tokenize(request.prompt or "", add_special=True, parse_special=True)
+        return tokens or [self.model.bos]
+
+    def _max_new_tokens(self, prompt_tokens: int, asked: int | None) -> int:
+        room = self.context_length - prompt_tokens
+        if asked is None and room > 0:
+            return room
+        if asked is None or prompt_tokens + asked > self.context_length:
+            raise ContextLengthExceededError(
+                f"This model's maximum context length is {self.context_length} tokens. "
+                f"The prompt has {prompt_tokens} tokens and max_tokens asks for "
+                f"{asked if asked is not None else 'at least 1'} more. Shorten the prompt "
+                "or lower max_tokens.",
+                param="max_tokens" if asked is not None else "messages",
+            )
+        return asked
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
+        if self.scheduler is None:
+            raise InvalidRequestError("The model is not loaded yet.")
+        params = request.params
+        prompt = self.tokenize_request(request)
+        max_new = self._max_new_tokens(len(prompt), params.max_tokens)
+        grammar = grammar_for(params)
+        async with self.gate.slot():
+            loop = asyncio.get_running_loop()
+            events: asyncio.Queue[GenerationEvent | ModelmintError] = asyncio.Queue()
+
+            def emit(event) -> None:
+                try:
+                    loop.call_soon_threadsafe(events.put_nowait, event)
+                except RuntimeError:  # the loop is gone; the sequence is cancelled below
+                    pass
+
+            assert self.model is not None
+            sequence = Sequence(
+                prompt=prompt,
+                max_new_tokens=max_new,
+                sampler=SamplerChain(self.model.vocab, self.model.n_vocab, params, grammar),
+                emit=emit,
+                stops=StopMatcher(params.stop),
+                logprobs=params.logprobs,
+                top_logprobs=params.top_logprobs,
+            )
+            self.scheduler.submit(sequence)
+            try:
+                while True:
+                    event = await events.get()
+                    if isinstance(event, ModelmintError):
+                        raise event
+                    yield event
+                    if isinstance(event, Finished):
+                        return
+            finally:
+                sequence.cancelled = True
+                if self.scheduler is not None:
+                    self.scheduler.wake()
+
+    async def embed(self, texts: Seq[str]) -> Embeddings:
+        raise InvalidRequestError(
+            "This is a chat model; use an embedding model with /v1/embeddings.", param="model"
+        )

@@ -1,0 +1,173 @@
+"""Continuous batching on one llama.cpp context, driven by one thread.
+
+Each step puts one token for every decoding sequence and chunks of waiting prompts into a
+single `llama_decode` call, then samples for every sequence that produced logits.
+Sequences join and leave between steps; a cancelled or finished sequence gives back its
+slot and KV cells at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+
+import llama_cpp
+
+from modelmint.core.errors import EngineError
+from modelmint.core.types import Usage
+from modelmint.runtime.engine import Finished, TextDelta
+from modelmint.runtime.llamacpp.model import LlamaModel
+from modelmint.runtime.llamacpp.sampling import token_logprobs
+from modelmint.runtime.llamacpp.sequence import Sequence
+
+logger = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, model: LlamaModel, slots: int) -> None:
+        self.model = model
+        self.n_batch = model.config.n_batch
+        self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
+        self._free = list(range(slots))[::-1]
+        self._incoming: deque[Sequence] = deque()
+        self._running: list[Sequence] = []
+        self._wakeup = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="llamacpp-scheduler", daemon=True)
+
+    # called from other threads ----------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, sequence: Sequence) -> None:
+        with self._wakeup:
+            self._incoming.append(sequence)
+            self._wakeup.notify()
+
+    def wake(self) -> None:
+        with self._wakeup:
+            self._wakeup.notify()
+
+    def stop(self) -> None:
+        with self._wakeup:
+            self._stopping = True
+            self._wakeup.notify()
+        self._thread.join(timeout=30)
+        llama_cpp.llama_batch_free(self._batch)
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._incoming)
+
+    # the scheduler thread ---------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            with self._wakeup:
+                while not self._stopping and not self._incoming and not self._running:
+                    self._wakeup.wait()
+                if self._stopping:
+                    break
+                self._admit()
+            self._drop_cancelled()
+            if not self._running:
+                continue
+            try:
+                self._step()
+            except Exception as exc:  # a native failure must not kill the thread
+                logger.exception("decode step failed")
+                for sequence in list(self._running):
+                    sequence.emit(EngineError(f"The engine failed: {exc}"))
+                    self._release(sequence)
+        for sequence in [*self._running, *self._incoming]:
+            sequence.emit(EngineError("The server is shutting down."))
+
+    def _admit(self) -> None:
+        while self._incoming and self._free:
+            sequence = self._incoming.popleft()
+            if sequence.cancelled:
+                sequence.sampler.free()
+                continue
+            sequence.seq_id = self._free.pop()
+            self._running.append(sequence)
+
+    def _drop_cancelled(self) -> None:
+        for sequence in [s for s in self._running if s.cancelled]:
+            self._release(sequence)
+
+    def _release(self, sequence: Sequence) -> None:
+        self.model.forget(sequence.seq_id)
+        sequence.sampler.free()
+        self._running.remove(sequence)
+        self._free.append(sequence.seq_id)
+
+    def _step(self) -> None:
+        batch, count, outputs = self._batch, 0, []
+        # decoding sequences first: each always gets its one token
+        ordered = sorted(self._running, key=lambda s: s.prefilling)
+        fed: list[tuple[Sequence, int]] = []
+        for sequence in ordered:
+            room = self.n_batch - count
+            if room <= 0:
+                break
+            chunk = sequence.pending[:room]
+            wants_logits = len(chunk) == len(sequence.pending)
+            for offset, token in enumerate(chunk):
+                batch.token[count] = token
+                batch.pos[count] = sequence.n_past + offset
+                batch.n_seq_id[count] = 1
+                batch.seq_id[count][0] = sequence.seq_id
+                batch.logits[count] = wants_logits and offset == len(chunk) - 1
+                count += 1
+            fed.append((sequence, len(chunk)))
+            if wants_logits:
+                outputs.append((sequence, count - 1))
+        batch.n_tokens = count
+        status = llama_cpp.llama_decode(self.model.ctx, batch)
+        if status != 0:
+            raise RuntimeError(f"llama_decode returned {status}")
+        for sequence, size in fed:
+            sequence.n_past += size
+            del sequence.pending[:size]
+        for sequence, index in outputs:
+            self._sample(sequence, index)
+
+    def _sample(self, sequence: Sequence, index: int) -> None:
+        logits = self.model.logits(index).copy() if sequence.logprobs else None
+        token = sequence.sampler.sample(self.model.ctx, index)
+        if self.model.is_eog(token):
+            self._finish(sequence, "stop")
+            return
+        sequence.generated += 1
+        if logits is not None:
+            sequence.held_logprobs.append(
+                token_logprobs(logits, token, sequence.top_logprobs, self.model.piece)
+            )
+        text, hit = sequence.stops.feed(sequence.decoder.decode(self.model.piece(token)))
+        if text:
+            self._emit_text(sequence, text)
+        if hit:
+            self._finish(sequence, "stop", flush=False)
+        elif sequence.generated >= sequence.max_new_tokens:
+            self._finish(sequence, "length")
+        else:
+            sequence.pending = [token]
+
+    def _emit_text(self, sequence: Sequence, text: str) -> None:
+        logprobs = sequence.held_logprobs if sequence.logprobs else None
+        sequence.held_logprobs = []
+        sequence.emit(TextDelta(text, logprobs))
+
+    def _finish(self, sequence: Sequence, reason: str, flush: bool = True) -> None:
+        if flush:
+            tail = sequence.stops.feed(sequence.decoder.decode(b"", final=True))[0]
+            tail += sequence.stops.flush()
+            if tail or sequence.held_logprobs:
+                self._emit_text(sequence, tail)
+        usage = Usage(len(sequence.prompt), sequence.generated)
+        sequence.emit(Finished(reason, usage))  # type: ignore[arg-type]
+        self._release(sequence)

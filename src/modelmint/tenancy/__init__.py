@@ -1,0 +1,1 @@
+"""Tenancy: organizations, users, hashed API keys, scopes and plans."""

@@ -1,0 +1,1 @@
+"""Training: datasets, jobs, recipes, evaluation, quantization and export."""
