@@ -1,0 +1,59 @@
+"""`create_app(settings)`: the FastAPI application, its model pool and its metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from modelmint import __version__
+from modelmint.api.deps import AppState
+from modelmint.api.errors import install_error_handlers
+from modelmint.api.metrics import Metrics
+from modelmint.api.middleware import RequestContextMiddleware
+from modelmint.api.routes import health, openai
+from modelmint.core.settings import Settings
+from modelmint.runtime.pool import ModelPool, PoolOptions
+from modelmint.runtime.registry import Registry
+
+
+def build_pool(settings: Settings) -> ModelPool:
+    registry = Registry.from_file(settings.models_file)
+    if settings.load_models:
+        registry = registry.only(settings.load_models)
+    return ModelPool.from_registry(
+        registry, PoolOptions(threads=settings.threads, max_queue=settings.max_queue)
+    )
+
+
+def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
+    """The app; it loads `pool` (built from `settings` when not given) on startup."""
+    pool = pool or build_pool(settings)
+    metrics = Metrics()
+    metrics.watch_pool(
+        lambda: {n: (e.stats().running, e.stats().waiting) for n, e in pool.engines.items()}
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await pool.start()
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="modelmint",
+        version=__version__,
+        summary="Real models behind an OpenAI-compatible API.",
+        lifespan=lifespan,
+    )
+    app.state.modelmint = AppState(settings=settings, pool=pool, metrics=metrics)
+    install_error_handlers(app)
+    app.include_router(openai.router)
+    app.include_router(health.router)
+    app.add_middleware(
+        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics
+    )
+    return app

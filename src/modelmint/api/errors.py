@@ -1,0 +1,90 @@
+"""Turn every failure into OpenAI's error shape with the right status; never a bare 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from modelmint.core.errors import ModelmintError
+
+logger = logging.getLogger(__name__)
+
+STATUS_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    429: "rate_limit_exceeded",
+}
+
+
+def error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p != "body"]
+    return ".".join(parts)
+
+
+def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
+    errors = exc.errors()
+    if not errors:
+        return "The request body is invalid.", None
+    first = errors[0]
+    where = _location(tuple(first.get("loc", ())))
+    kind = first.get("type", "")
+    if kind == "json_invalid":
+        return "The request body is not valid JSON: " + str(first.get("ctx", {}).get("error", "")), None
+    if kind == "extra_forbidden":
+        return f"Unrecognized request argument supplied: {where}", where or None
+    if kind == "missing":
+        return f"Missing required parameter: {where!r}.", where or None
+    message = first.get("msg", "invalid value")
+    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    if where:
+        return f"Invalid value for {where!r}: {message}.{more}", where
+    return f"Invalid request body: {message}.{more}", None
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ModelmintError)
+    async def _modelmint(request: Request, exc: ModelmintError) -> JSONResponse:
+        if exc.status >= 500:
+            logger.error("request failed: %s", exc.message)
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        message, param = validation_message(exc)
+        return JSONResponse(
+            error_body(message, "invalid_request_error", param, "invalid_request"), status_code=400
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        if exc.status_code == 404:
+            message = f"Unknown path {request.url.path}. See /docs for the available endpoints."
+        type_ = STATUS_TYPES.get(exc.status_code, "invalid_request_error")
+        return JSONResponse(
+            error_body(message, type_, None, None), status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unexpected error")
+        return JSONResponse(
+            error_body("The server failed to process the request; it has been logged.",
+                       "server_error", None, "internal_error"),
+            status_code=500,
+        )

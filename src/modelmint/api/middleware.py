@@ -1,0 +1,108 @@
+"""ASGI middleware: a request id on every response and log line, and a body size limit.
+
+The size limit is checked against Content-Length up front and again while a chunked
+body streams in, so a 5 MB body is refused with 413 before it is held in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from modelmint.api.errors import error_body
+from modelmint.api.metrics import Metrics
+from modelmint.core.logging import request_id_var
+from modelmint.services.ids import new_request_id
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, metrics: Metrics) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = self._request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        started, status = time.perf_counter(), [500]
+        header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        try:
+            if self._declared_size(scope) > self.max_body_bytes:
+                await self._too_large(send_with_id)
+                return
+            await self.app(scope, self._limited(receive), send_with_id)
+        except BodyTooLarge:
+            await self._too_large(send_with_id)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            self.metrics.observe_http(scope["method"], path, status[0], time.perf_counter() - started)
+            request_id_var.reset(token)
+
+    @staticmethod
+    def _request_id(scope: Scope) -> str:
+        for name, value in scope.get("headers", []):
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                if _SAFE_ID.match(candidate):
+                    return candidate
+        return new_request_id()
+
+    @staticmethod
+    def _declared_size(scope: Scope) -> int:
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    return int(value)
+                except ValueError:
+                    return 0
+        return 0
+
+    def _limited(self, receive: Receive) -> Receive:
+        seen = 0
+
+        async def wrapped() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body_bytes:
+                    raise BodyTooLarge
+            return message
+
+        return wrapped
+
+    async def _too_large(self, send: Send) -> None:
+        body = json.dumps(
+            error_body(
+                f"The request body is larger than {self.max_body_bytes} bytes; send less "
+                "input per request (for embeddings, split the list into several requests).",
+                "invalid_request_error", None, "request_too_large",
+            )
+        ).encode()
+        await send({
+            "type": "http.response.start", "status": 413,
+            "headers": [(b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode())],
+        })
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,1 @@
+"""HTTP routers: OpenAI-compatible endpoints and health."""

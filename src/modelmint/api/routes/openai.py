@@ -1,0 +1,78 @@
+"""OpenAI-compatible endpoints: chat, completions, embeddings and models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from modelmint.api.deps import AppState, get_principal, get_request_id, get_state
+from modelmint.api.sse import sse_response
+from modelmint.core.types import Principal
+from modelmint.services.chat import ChatRun, open_chat
+from modelmint.services.completions import CompletionRun, open_completion
+from modelmint.services.embeddings import create_embeddings
+from modelmint.services.models import get_model, list_models
+from modelmint.services.schemas import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+
+async def _respond(run: ChatRun | CompletionRun, stream: bool, state: AppState) -> Any:
+    def record() -> None:
+        usage = run.usage
+        state.metrics.observe_generation(
+            run.spec.name, usage, run.timing.time_to_first_token,
+            run.timing.time_per_output_token(usage.completion_tokens),
+        )
+
+    if stream:
+        return sse_response(run.chunks(), record, headers={"X-Accel-Buffering": "no"})
+    try:
+        return JSONResponse(await run.response())
+    finally:
+        record()
+
+
+@router.post("/chat/completions", summary="Create a chat completion")
+async def chat_completions(
+    body: ChatCompletionRequest,
+    state: AppState = Depends(get_state),
+    principal: Principal = Depends(get_principal),
+    request_id: str = Depends(get_request_id),
+) -> Any:
+    run = await open_chat(state.pool, principal, body, request_id)
+    return await _respond(run, body.stream, state)
+
+
+@router.post("/completions", summary="Create a text completion")
+async def completions(
+    body: CompletionRequest,
+    state: AppState = Depends(get_state),
+    principal: Principal = Depends(get_principal),
+    request_id: str = Depends(get_request_id),
+) -> Any:
+    run = await open_completion(state.pool, principal, body, request_id)
+    return await _respond(run, body.stream, state)
+
+
+@router.post("/embeddings", summary="Create embeddings")
+async def embeddings(
+    body: EmbeddingRequest,
+    state: AppState = Depends(get_state),
+    principal: Principal = Depends(get_principal),
+) -> Any:
+    result, usage = await create_embeddings(state.pool, principal, body)
+    state.metrics.observe_generation(result["model"], usage, None, None)
+    return result
+
+
+@router.get("/models", summary="List models")
+async def models(state: AppState = Depends(get_state)) -> Any:
+    return list_models(state.pool)
+
+
+@router.get("/models/{model:path}", summary="Retrieve a model")
+async def model(model: str, state: AppState = Depends(get_state)) -> Any:
+    return get_model(state.pool, model)

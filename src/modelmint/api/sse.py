@@ -1,0 +1,41 @@
+"""Server-sent events for streamed answers: `data: {json}` chunks, then `data: [DONE]`.
+
+sse-starlette watches for the client's disconnect and cancels the stream, which closes the
+service's generators and so stops generation at once. An error after the first byte is
+sent as one OpenAI-shaped error event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from sse_starlette import EventSourceResponse
+
+from modelmint.core.errors import ModelmintError
+
+logger = logging.getLogger(__name__)
+
+
+def _dump(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def sse_response(
+    chunks: AsyncIterator[dict[str, Any]], on_close: Callable[[], None], headers: dict[str, str]
+) -> EventSourceResponse:
+    async def events() -> AsyncIterator[dict[str, str]]:
+        try:
+            async for chunk in chunks:
+                yield {"data": _dump(chunk)}
+            yield {"data": "[DONE]"}
+        except ModelmintError as exc:
+            logger.warning("stream failed: %s", exc.message)
+            yield {"data": _dump(exc.to_dict())}
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
+            on_close()
+
+    return EventSourceResponse(events(), sep="\n", ping=15, headers=headers)

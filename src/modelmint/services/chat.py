@@ -1,0 +1,159 @@
+"""The chat use case: `open_chat(pool, principal, request)` and its streamed or whole result.
+
+Turns an OpenAI chat request into engine requests (one per choice), checks the caller may
+use the model, and shapes the events into `chat.completion` / `chat.completion.chunk`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelmint.core.errors import PermissionDeniedError
+from modelmint.core.types import Principal, Usage
+from modelmint.runtime.engine import Finished, GenerationRequest, TextDelta, TokenLogprob
+from modelmint.runtime.pool import ModelPool
+from modelmint.runtime.registry import ModelSpec
+from modelmint.services.generation import Choice, Timing, merge, open_choices, sampling_params, total_usage
+from modelmint.services.ids import object_id
+from modelmint.services.schemas import ChatCompletionRequest
+
+
+def check_model_allowed(principal: Principal, spec: ModelSpec) -> None:
+    if principal.allowed_models is not None and spec.name not in principal.allowed_models:
+        raise PermissionDeniedError(
+            f"This API key may not use the model {spec.name!r}.", param="model",
+            code="model_not_allowed",
+        )
+
+
+def chat_logprobs(entries: list[TokenLogprob] | None) -> dict[str, Any] | None:
+    if entries is None:
+        return None
+    return {
+        "content": [
+            {
+                "token": e.token,
+                "logprob": e.logprob,
+                "bytes": e.bytes,
+                "top_logprobs": [
+                    {"token": t.token, "logprob": t.logprob, "bytes": t.bytes}
+                    for t in e.top_logprobs
+                ],
+            }
+            for e in entries
+        ],
+        "refusal": None,
+    }
+
+
+def _engine_requests(spec: ModelSpec, request: ChatCompletionRequest, request_id: str):
+    fmt = request.response_format
+    schema = fmt.json_schema.schema_ if fmt and fmt.type == "json_schema" and fmt.json_schema else None
+    messages = [message.to_template() for message in request.messages]
+    requests = []
+    for i in range(request.n):
+        params = sampling_params(
+            spec,
+            request,
+            max_tokens=request.token_limit(),
+            logprobs=request.logprobs,
+            top_logprobs=request.top_logprobs or 0,
+            json_schema=schema,
+            json_object=bool(fmt and fmt.type == "json_object"),
+        )
+        if params.seed is not None:
+            params.seed += i
+        requests.append(GenerationRequest(params=params, messages=messages, request_id=request_id))
+    return requests
+
+
+@dataclass
+class ChatRun:
+    spec: ModelSpec
+    request: ChatCompletionRequest
+    request_id: str
+    choices: list[Choice]
+    timing: Timing
+    created: int = field(default_factory=lambda: int(time.time()))
+
+    @property
+    def id(self) -> str:
+        return object_id("chatcmpl", self.request_id)
+
+    @property
+    def usage(self) -> Usage:
+        return total_usage(self.choices)
+
+    def _chunk(self, choices: list[dict], usage: Usage | None = None) -> dict[str, Any]:
+        chunk = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.spec.name,
+            "system_fingerprint": None,
+            "choices": choices,
+        }
+        if self.request.stream_options and self.request.stream_options.include_usage:
+            chunk["usage"] = usage.to_dict() if usage else None
+        return chunk
+
+    async def chunks(self) -> AsyncIterator[dict[str, Any]]:
+        """The `chat.completion.chunk` objects of a streamed answer, usage last."""
+        for choice in self.choices:
+            yield self._chunk([_delta(choice.index, {"role": "assistant", "content": ""})])
+        async for choice, event in merge(self.choices):
+            if isinstance(event, TextDelta):
+                self.timing.mark_token()
+                logprobs = chat_logprobs(event.logprobs) if self.request.logprobs else None
+                yield self._chunk([_delta(choice.index, {"content": event.text}, logprobs)])
+            elif isinstance(event, Finished):
+                yield self._chunk([_delta(choice.index, {}, None, event.reason)])
+        self.timing.finished = time.perf_counter()
+        if self.request.stream_options and self.request.stream_options.include_usage:
+            yield self._chunk([], self.usage)
+
+    async def response(self) -> dict[str, Any]:
+        """The whole `chat.completion` object."""
+        texts: dict[int, list[str]] = {c.index: [] for c in self.choices}
+        logprobs: dict[int, list[TokenLogprob]] = {c.index: [] for c in self.choices}
+        async for choice, event in merge(self.choices):
+            if isinstance(event, TextDelta):
+                self.timing.mark_token()
+                texts[choice.index].append(event.text)
+                logprobs[choice.index].extend(event.logprobs or [])
+        self.timing.finished = time.perf_counter()
+        return {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.spec.name,
+            "system_fingerprint": None,
+            "choices": [
+                {
+                    "index": c.index,
+                    "message": {"role": "assistant", "content": "".join(texts[c.index]),
+                                "refusal": None},
+                    "logprobs": chat_logprobs(logprobs[c.index]) if self.request.logprobs else None,
+                    "finish_reason": c.finished.reason if c.finished else "stop",
+                }
+                for c in self.choices
+            ],
+            "usage": self.usage.to_dict(),
+        }
+
+
+def _delta(index: int, delta: dict, logprobs: dict | None = None, finish: str | None = None) -> dict:
+    return {"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish}
+
+
+async def open_chat(
+    pool: ModelPool, principal: Principal, request: ChatCompletionRequest, request_id: str
+) -> ChatRun:
+    timing = Timing()
+    spec, engine = pool.get(request.model)
+    check_model_allowed(principal, spec)
+    choices = await open_choices(engine, _engine_requests(spec, request, request_id))
+    return ChatRun(spec, request, request_id, choices, timing)

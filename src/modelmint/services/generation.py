@@ -1,0 +1,161 @@
+"""Running one or more generations for a request: parameters, first events, merging.
+
+`open_choices` starts every choice and waits for its first event, so that errors a caller
+can fix (context too long, server busy, bad grammar) surface before any byte is sent.
+`merge` interleaves the choices' events as they arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelmint.core.types import Usage
+from modelmint.runtime.engine import (
+    Engine,
+    Finished,
+    GenerationEvent,
+    GenerationRequest,
+    SamplingParams,
+    TextDelta,
+)
+from modelmint.runtime.registry import ModelSpec
+
+SAMPLING_KEYS = (
+    "temperature", "top_p", "top_k", "min_p", "repeat_penalty",
+    "presence_penalty", "frequency_penalty",
+)
+
+
+def sampling_params(spec: ModelSpec, request: Any, **extra: Any) -> SamplingParams:
+    """Model defaults from the registry, overridden by what the request sets."""
+    values: dict[str, Any] = {k: v for k, v in spec.defaults.items() if k in SAMPLING_KEYS}
+    for key in SAMPLING_KEYS:
+        value = getattr(request, key, None)
+        if value is not None:
+            values[key] = value
+    return SamplingParams(stop=request.stop_list(), seed=request.seed, **values, **extra)
+
+
+@dataclass
+class Timing:
+    """What the metrics need to know about one request."""
+
+    started: float = field(default_factory=time.perf_counter)
+    first_token: float | None = None
+    finished: float | None = None
+
+    def mark_token(self) -> None:
+        if self.first_token is None:
+            self.first_token = time.perf_counter()
+
+    @property
+    def time_to_first_token(self) -> float | None:
+        return None if self.first_token is None else self.first_token - self.started
+
+    def time_per_output_token(self, completion_tokens: int) -> float | None:
+        if self.first_token is None or self.finished is None or completion_tokens < 2:
+            return None
+        return (self.finished - self.first_token) / (completion_tokens - 1)
+
+
+class Choice:
+    """One generation whose first event has already been read."""
+
+    def __init__(
+        self,
+        index: int,
+        stream: AsyncIterator[GenerationEvent],
+        first: GenerationEvent,
+        prompt_group: int = 0,
+    ) -> None:
+        self.index = index
+        self.prompt_group = prompt_group
+        self._stream = stream
+        self._first: GenerationEvent | None = first
+        self.finished: Finished | None = None
+
+    async def events(self) -> AsyncIterator[GenerationEvent]:
+        if self._first is not None:
+            first, self._first = self._first, None
+            yield first
+            if isinstance(first, Finished):
+                self.finished = first
+                return
+        async for event in self._stream:
+            if isinstance(event, Finished):
+                self.finished = event
+            yield event
+
+    async def close(self) -> None:
+        await self._stream.aclose()  # type: ignore[attr-defined]
+
+
+async def open_choices(
+    engine: Engine, requests: list[GenerationRequest], per_prompt: int = 1
+) -> list[Choice]:
+    """Start every request; request i belongs to prompt group i // per_prompt."""
+    streams = [engine.generate(request) for request in requests]
+    firsts = await asyncio.gather(*(anext(s) for s in streams), return_exceptions=True)
+    errors = [f for f in firsts if isinstance(f, BaseException)]
+    if errors:
+        await asyncio.gather(*(s.aclose() for s in streams), return_exceptions=True)  # type: ignore[attr-defined]
+        raise errors[0]
+    pairs = zip(streams, firsts, strict=True)
+    return [Choice(i, s, f, i // per_prompt) for i, (s, f) in enumerate(pairs)]  # type: ignore[arg-type]
+
+
+async def merge(choices: list[Choice]) -> AsyncIterator[tuple[Choice, GenerationEvent]]:
+    """Yield (choice, event) in arrival order; closing the iterator cancels the rest."""
+    if len(choices) == 1:
+        try:
+            async for event in choices[0].events():
+                yield choices[0], event
+        finally:
+            await choices[0].close()
+        return
+    queue: asyncio.Queue[tuple[Choice, GenerationEvent] | BaseException | None] = asyncio.Queue()
+
+    async def pump(choice: Choice) -> None:
+        try:
+            async for event in choice.events():
+                await queue.put((choice, event))
+        except BaseException as exc:  # handed to the consumer below
+            await queue.put(exc)
+            return
+        await queue.put(None)
+
+    tasks = [asyncio.create_task(pump(choice)) for choice in choices]
+    try:
+        remaining = len(tasks)
+        while remaining:
+            item = await queue.get()
+            if item is None:
+                remaining -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(c.close() for c in choices), return_exceptions=True)
+
+
+def total_usage(choices: list[Choice]) -> Usage:
+    """Like OpenAI: each distinct prompt is counted once, completion tokens are summed."""
+    prompt_tokens: dict[int, int] = {}
+    completion_tokens = 0
+    for choice in choices:
+        if choice.finished is not None:
+            prompt_tokens[choice.prompt_group] = choice.finished.usage.prompt_tokens
+            completion_tokens += choice.finished.usage.completion_tokens
+    return Usage(sum(prompt_tokens.values()), completion_tokens)
+
+
+def delta_text(event: GenerationEvent) -> str:
+    return event.text if isinstance(event, TextDelta) else ""

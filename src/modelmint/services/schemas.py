@@ -1,0 +1,206 @@
+"""OpenAI-shaped request bodies, validated field by field.
+
+Unknown fields are refused (a typo must not be silently ignored); OpenAI fields that
+modelmint does not implement are refused by name with what to do instead.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from modelmint.core.errors import UnsupportedParameterError
+
+MAX_STOP = 4
+MAX_N = 8
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # OpenAI fields that are accepted by the reference API but not implemented here.
+    unsupported_fields: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unsupported(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, why in cls.unsupported_fields.items():
+                if data.get(name) not in (None, False, [], {}):
+                    raise UnsupportedParameterError(
+                        f"The parameter {name!r} is not supported: {why}", param=name
+                    )
+        return data
+
+
+class TextPart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["text"]
+    text: str
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[TextPart] | None = None
+    name: str | None = Field(default=None, max_length=64)
+    refusal: str | None = None
+
+    @model_validator(mode="after")
+    def _content_required(self) -> ChatMessage:
+        if self.content is None and self.role != "assistant":
+            raise ValueError(f"a {self.role} message needs content")
+        return self
+
+    def to_template(self) -> dict[str, Any]:
+        role = "system" if self.role == "developer" else self.role
+        content = self.content
+        if isinstance(content, list):
+            content = "".join(part.text for part in content)
+        return {"role": role, "content": content or ""}
+
+
+class JsonSchemaFormat(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+    description: str | None = None
+    schema_: dict[str, Any] = Field(default_factory=dict, alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormat(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
+
+    @model_validator(mode="after")
+    def _schema_present(self) -> ResponseFormat:
+        if self.type == "json_schema" and self.json_schema is None:
+            raise ValueError("response_format of type json_schema needs a json_schema object")
+        return self
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    include_usage: bool = False
+    include_obfuscation: bool | None = None
+
+
+Stop = str | Annotated[list[str], Field(max_length=MAX_STOP)] | None
+
+
+class SamplingFields(StrictModel):
+    """Fields shared by chat and text completions (with llama.cpp's extensions)."""
+
+    model: str = Field(min_length=1, max_length=256)
+    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    top_k: int | None = Field(default=None, ge=0, le=1000)
+    min_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    repeat_penalty: float | None = Field(default=None, gt=0.0, le=10.0)
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    seed: int | None = Field(default=None, ge=-(2**63), le=2**64 - 1)
+    stop: Stop = None
+    n: int = Field(default=1, ge=1, le=MAX_N)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    user: str | None = Field(default=None, max_length=256)
+    metadata: dict[str, str] | None = None
+
+    @field_validator("stop")
+    @classmethod
+    def _stop_list(cls, value: Stop) -> Stop:
+        if isinstance(value, list) and any(not s for s in value):
+            raise ValueError("stop strings must not be empty")
+        return value
+
+    def stop_list(self) -> list[str]:
+        if self.stop is None:
+            return []
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+
+class ChatCompletionRequest(SamplingFields):
+    unsupported_fields: ClassVar[dict[str, str]] = {
+        "tools": "tool calling is not available for these models; describe the tool in "
+        "the prompt and use response_format json_schema to get structured arguments.",
+        "functions": "function calling is not available; use response_format json_schema.",
+        "function_call": "function calling is not available; use response_format json_schema.",
+        "logit_bias": "logit_bias is not implemented; use stop or response_format instead.",
+        "audio": "this server has no audio models.",
+        "prediction": "predicted outputs are not implemented.",
+        "web_search_options": "this server cannot search the web.",
+    }
+
+    messages: list[ChatMessage] = Field(min_length=1, max_length=1024)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    logprobs: bool = False
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    response_format: ResponseFormat | None = None
+    tool_choice: Literal["none"] | None = None
+    parallel_tool_calls: bool | None = None
+    tools: None = None
+    functions: None = None
+    function_call: None = None
+    logit_bias: None = None
+    audio: None = None
+    prediction: None = None
+    web_search_options: None = None
+    modalities: list[Literal["text"]] | None = None
+    store: bool | None = None
+    service_tier: Literal["auto", "default"] | None = None
+    reasoning_effort: None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ChatCompletionRequest:
+        if self.top_logprobs and not self.logprobs:
+            raise ValueError("top_logprobs needs logprobs set to true")
+        if self.max_tokens and self.max_completion_tokens:
+            raise ValueError("set max_tokens or max_completion_tokens, not both")
+        return self
+
+    def token_limit(self) -> int | None:
+        return self.max_completion_tokens or self.max_tokens
+
+
+class CompletionRequest(SamplingFields):
+    unsupported_fields: ClassVar[dict[str, str]] = {
+        "suffix": "insertion (suffix) is not supported by these models; put the text "
+        "after the gap into the prompt instead.",
+        "logit_bias": "logit_bias is not implemented; use stop instead.",
+    }
+
+    prompt: str | list[str] = Field(default="<|endoftext|>")
+    max_tokens: int | None = Field(default=16, ge=1, le=1_000_000)
+    echo: bool = False
+    logprobs: int | None = Field(default=None, ge=0, le=5)
+    best_of: int | None = Field(default=None, ge=1, le=1)
+    suffix: None = None
+    logit_bias: None = None
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_list(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list) and not value:
+            raise ValueError("prompt must not be an empty list")
+        if isinstance(value, list) and len(value) > 64:
+            raise ValueError("at most 64 prompts per request")
+        return value
+
+    def prompts(self) -> list[str]:
+        return [self.prompt] if isinstance(self.prompt, str) else list(self.prompt)
+
+
+class EmbeddingRequest(StrictModel):
+    model: str = Field(min_length=1, max_length=256)
+    input: str | Annotated[list[str], Field(min_length=1, max_length=2048)]
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(default=None, ge=1)
+    user: str | None = Field(default=None, max_length=256)
+
+    def inputs(self) -> list[str]:
+        return [self.input] if isinstance(self.input, str) else list(self.input)
