@@ -25,6 +25,13 @@ STATUS_TYPES = {
     429: "rate_limit_exceeded",
 }
 
+HTTP_CODES = {
+    400: "invalid_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+}
+
 
 def error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict:
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
@@ -72,11 +79,19 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        code = HTTP_CODES.get(exc.status_code)
         if exc.status_code == 404:
             message = f"Unknown path {request.url.path}. See /docs for the available endpoints."
+        elif exc.status_code == 405:
+            message = f"Method {request.method} is not allowed on {request.url.path}."
+        elif exc.status_code == 400 and message == "There was an error parsing the body":
+            message = (
+                "The request body could not be parsed: send UTF-8 encoded JSON with "
+                "Content-Type: application/json."
+            )
         type_ = STATUS_TYPES.get(exc.status_code, "invalid_request_error")
         return JSONResponse(
-            error_body(message, type_, None, None), status_code=exc.status_code,
+            error_body(message, type_, None, code), status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
 

@@ -10,6 +10,7 @@ import json
 import re
 import time
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelmint.api.errors import error_body
@@ -20,8 +21,18 @@ from modelmint.services.ids import new_request_id
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """An HTTPException so that FastAPI's body parsing lets it through as a 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, too_large_message(limit))
+
+
+def too_large_message(limit: int) -> str:
+    return (
+        f"The request body is larger than {limit} bytes; send less input per request "
+        "(for embeddings, split the list into several requests)."
+    )
 
 
 class RequestContextMiddleware:
@@ -87,7 +98,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.max_body_bytes)
             return message
 
         return wrapped
@@ -95,9 +106,8 @@ class RequestContextMiddleware:
     async def _too_large(self, send: Send) -> None:
         body = json.dumps(
             error_body(
-                f"The request body is larger than {self.max_body_bytes} bytes; send less "
-                "input per request (for embeddings, split the list into several requests).",
-                "invalid_request_error", None, "request_too_large",
+                too_large_message(self.max_body_bytes), "invalid_request_error", None,
+                "request_too_large",
             )
         ).encode()
         await send({

@@ -1,0 +1,78 @@
+"""The quality set: factual and instruction questions with expected substrings.
+
+Runs every question of `quality_set.jsonl` through an OpenAI-compatible chat endpoint
+with the server's default sampling and prints the pass rate.
+
+    python benchmarks/quality.py --base-url http://127.0.0.1:8000/v1 --model default
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+QUALITY_SET = Path(__file__).with_name("quality_set.jsonl")
+
+
+@dataclass
+class Result:
+    id: str
+    passed: bool
+    answer: str
+
+
+def load_questions(path: Path = QUALITY_SET) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def passes(item: dict, answer: str) -> bool:
+    if item.get("case_sensitive"):
+        return any(expected in answer for expected in item["expect"])
+    return any(expected.lower() in answer.lower() for expected in item["expect"])
+
+
+def run_quality(client, model: str, max_tokens: int = 96, **sampling) -> list[Result]:
+    """`client` is an `openai.OpenAI`; questions run 8 at a time."""
+
+    def ask(item: dict) -> Result:
+        response = client.chat.completions.create(
+            model=model,
+            messages=[{"role": "user", "content": item["question"]}],
+            max_tokens=max_tokens,
+            **sampling,
+        )
+        answer = response.choices[0].message.content or ""
+        return Result(item["id"], passes(item, answer), answer)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(ask, load_questions()))
+
+
+def main() -> int:
+    from openai import OpenAI
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-url", default="http://127.0.0.1:8000/v1")
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--api-key", default="not-needed")
+    parser.add_argument("--temperature", type=float, default=None)
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every answer")
+    args = parser.parse_args()
+    sampling = {} if args.temperature is None else {"temperature": args.temperature}
+    client = OpenAI(base_url=args.base_url, api_key=args.api_key)
+    results = run_quality(client, args.model, **sampling)
+    for result in results:
+        if args.verbose or not result.passed:
+            mark = "PASS" if result.passed else "FAIL"
+            print(f"{mark} {result.id}: {result.answer[:120]!r}")
+    passed = sum(r.passed for r in results)
+    print(f"quality: {passed}/{len(results)} passed ({passed / len(results):.0%})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The `modelmint` command line: argument parsing and printing only."""

@@ -1,0 +1,50 @@
+"""`modelmint serve`: load the models and serve the OpenAI-compatible API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from modelmint.cli.options import ConfigOption, DataDirOption, ModelsOption, build_settings
+from modelmint.core.logging import configure_logging
+
+
+def serve(
+    host: str = typer.Option(None, "--host", help="Address to bind (default: 127.0.0.1)."),
+    port: int = typer.Option(None, "--port", "-p", help="Port to listen on (default: 8000)."),
+    models_file: Path = ModelsOption,
+    threads: int = typer.Option(None, "--threads", "-t", help="CPU threads per engine (default: all cores)."),
+    max_queue: int = typer.Option(None, "--max-queue", help="Requests that may wait before 429 (default: 64)."),
+    only: list[str] = typer.Option(None, "--only", help="Load only this model (repeatable)."),
+    config_file: Path = ConfigOption,
+    data_dir: Path = DataDirOption,
+    log_level: str = typer.Option(None, "--log-level", help="debug, info, warning or error."),
+) -> None:
+    """Serve the models in the registry over an OpenAI-compatible HTTP API.
+
+    Example: modelmint serve --port 8000 --threads 2
+    """
+    import uvicorn
+
+    from modelmint.api import create_app
+
+    settings = build_settings(
+        host=host, port=port, models_file=models_file, threads=threads, max_queue=max_queue,
+        load_models=only, config_file=config_file, data_dir=data_dir, log_level=log_level,
+    )
+    configure_logging(settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        app = create_app(settings)
+    except (FileNotFoundError, ValueError) as exc:
+        typer.secho(f"Cannot start: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+    typer.secho(
+        f"modelmint: loading {', '.join(app.state.modelmint.pool.registry.names())}; "
+        f"API at http://{settings.host}:{settings.port}/v1 once ready", fg="green", err=True,
+    )
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level=settings.log_level,
+        log_config=None, timeout_graceful_shutdown=5,
+    )
