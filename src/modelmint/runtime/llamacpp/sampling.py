@@ -24,7 +24,7 @@ def grammar_for(params: SamplingParams) -> str | None:
     if params.json_schema is not None:
         try:
             return json_schema_to_gbnf(json.dumps(params.json_schema))
-        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        except Exception as exc:  # the converter asserts and raises many kinds of errors
             raise InvalidRequestError(
                 f"response_format.json_schema.schema cannot be turned into a grammar: {exc}",
                 param="response_format",

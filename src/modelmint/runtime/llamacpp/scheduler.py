@@ -164,10 +164,10 @@ class Scheduler:
 
     def _finish(self, sequence: Sequence, reason: str, flush: bool = True) -> None:
         if flush:
-            tail = sequence.stops.feed(sequence.decoder.decode(b"", final=True))[0]
-            tail += sequence.stops.flush()
+            # bytes of a character cut off by the length limit are dropped, not shown as U+FFFD
+            tail = sequence.stops.flush()
             if tail or sequence.held_logprobs:
                 self._emit_text(sequence, tail)
         usage = Usage(len(sequence.prompt), sequence.generated)
+        self._release(sequence)  # before the caller hears of it, so its slot is free by then
         sequence.emit(Finished(reason, usage))  # type: ignore[arg-type]
-        self._release(sequence)

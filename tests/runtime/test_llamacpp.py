@@ -1,0 +1,188 @@
+"""The llama.cpp engine on the real default model: batching, isolation, cancellation, sampling."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from modelmint.core.errors import ContextLengthExceededError, InvalidRequestError
+from modelmint.runtime.engine import Finished, GenerationRequest, SamplingParams, TextDelta
+from modelmint.runtime.llamacpp import LlamaCppEngine
+from modelmint.runtime.registry import Registry
+
+pytestmark = pytest.mark.real_model
+
+CODE_WORDS = ["apple", "banana", "cherry", "falcon", "guitar", "hammer", "island", "jungle"]
+
+
+def code_word_prompt(word: str) -> str:
+    # this few-shot form is one SmolLM2-135M repeats reliably for all eight words
+    return f"Repeat the code word exactly.\nCode word: {word}\nRepeated: {word}\n\nCode word: {word}\nRepeated:"
+
+
+@pytest.fixture(scope="module")
+async def engine():
+    spec = Registry.from_file().resolve("default")
+    engine = LlamaCppEngine(
+        spec.weights_path(), context_length=512, parallel=8, max_queue=32, threads=2,
+        default_system_prompt=spec.default_system_prompt,
+    )
+    await engine.start()
+    yield engine
+    await engine.close()
+
+
+async def run(engine, *, prompt=None, messages=None, **params):
+    request = GenerationRequest(SamplingParams(**params), messages=messages, prompt=prompt)
+    text, deltas, finished = [], [], None
+    async for event in engine.generate(request):
+        if isinstance(event, TextDelta):
+            text.append(event.text)
+            deltas.append(event)
+        else:
+            finished = event
+    return "".join(text), deltas, finished
+
+
+async def test_chat_answers(engine):
+    text, _, finished = await run(
+        engine, messages=[{"role": "user", "content": "What is the capital of France?"}],
+        temperature=0, max_tokens=30,
+    )
+    assert "Paris" in text
+    assert finished.reason == "stop" and finished.usage.prompt_tokens > 10
+
+
+async def test_concurrent_sequences_never_leak(engine):
+    results = await asyncio.gather(*(
+        run(engine, prompt=code_word_prompt(w), temperature=0, max_tokens=4, stop=["\n"])
+        for w in CODE_WORDS
+    ))
+    for word, (text, _, _) in zip(CODE_WORDS, results, strict=True):
+        assert word in text
+        assert not [other for other in CODE_WORDS if other != word and other in text]
+
+
+async def test_batched_greedy_output_matches_solo(engine):
+    solo = [await run(engine, prompt=code_word_prompt(w), temperature=0, max_tokens=12)
+            for w in CODE_WORDS[:4]]
+    together = await asyncio.gather(*(
+        run(engine, prompt=code_word_prompt(w), temperature=0, max_tokens=12)
+        for w in CODE_WORDS[:4]
+    ))
+    for alone, batched in zip(solo, together, strict=True):
+        assert alone[0].split("\n")[0] == batched[0].split("\n")[0]
+
+
+async def test_cancelling_mid_batch_frees_the_slot(engine):
+    messages = [{"role": "user", "content": "Write a long story about a dragon."}]
+    params = dict(temperature=0.8, max_tokens=200, seed=1)
+    keep = asyncio.create_task(run(engine, messages=messages, **params))
+    stream = engine.generate(GenerationRequest(SamplingParams(**params), messages=messages))
+    received = 0
+    async for event in stream:
+        received += isinstance(event, TextDelta)
+        if received == 3:
+            break
+    await stream.aclose()
+    for _ in range(100):
+        if engine.scheduler.running <= 1:
+            break
+        await asyncio.sleep(0.02)
+    assert engine.scheduler.running <= 1  # only `keep` is left
+    text, _, finished = await keep
+    assert finished.usage.completion_tokens > 0
+    assert engine.gate.running == 0 and engine.scheduler.running == 0
+
+
+async def test_sixteen_streams_finish_with_exact_usage(engine):
+    results = await asyncio.gather(*(
+        run(engine, messages=[{"role": "user", "content": f"Count from {i} to {i + 30}."}],
+            temperature=0.7, seed=i, max_tokens=24, logprobs=True)
+        for i in range(16)
+    ))
+    for _, deltas, finished in results:
+        assert finished is not None
+        tokens = sum(len(d.logprobs or []) for d in deltas)
+        assert tokens == finished.usage.completion_tokens
+        assert finished.usage.completion_tokens <= 24
+    assert engine.gate.running == 0 and engine.scheduler.running == 0
+
+
+async def test_json_schema_output_parses_and_validates(engine):
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "population": {"type": "integer"}},
+        "required": ["city", "population"],
+    }
+    text, _, _ = await run(
+        engine, messages=[{"role": "user", "content": "Describe Paris as JSON."}],
+        temperature=0, max_tokens=64, json_schema=schema,
+    )
+    data = json.loads(text)
+    assert isinstance(data["city"], str) and isinstance(data["population"], int)
+
+
+async def test_json_object_mode(engine):
+    text, _, finished = await run(
+        engine,
+        messages=[{"role": "user", "content": "Give me a JSON object with a cat's name and age."}],
+        temperature=0, max_tokens=200, json_object=True,
+    )
+    assert finished.reason == "stop"
+    assert isinstance(json.loads(text), dict)
+
+
+async def test_stop_strings_cut_the_output(engine):
+    text, _, finished = await run(
+        engine, messages=[{"role": "user", "content": "List the days of the week."}],
+        temperature=0, max_tokens=100, stop=["Wednesday"],
+    )
+    assert "Wednesday" not in text and finished.reason == "stop"
+
+
+async def test_seed_makes_sampling_reproducible(engine):
+    kwargs = dict(messages=[{"role": "user", "content": "Tell me a fun fact."}],
+                  temperature=1.0, max_tokens=20)
+    first = await run(engine, seed=42, **kwargs)
+    second = await run(engine, seed=42, **kwargs)
+    assert first[0] == second[0]
+
+
+async def test_logprobs_follow_greedy_choice(engine):
+    _, deltas, _ = await run(
+        engine, prompt="The capital of France is", temperature=0, max_tokens=5,
+        logprobs=True, top_logprobs=3,
+    )
+    entries = [e for d in deltas for e in d.logprobs]
+    assert entries
+    for entry in entries:
+        assert entry.logprob <= 0
+        assert len(entry.top_logprobs) == 3
+        assert entry.top_logprobs[0].logprob == pytest.approx(entry.logprob, abs=1e-4)
+        assert [t.logprob for t in entry.top_logprobs] == sorted(
+            (t.logprob for t in entry.top_logprobs), reverse=True
+        )
+
+
+async def test_length_limit_and_context_check(engine):
+    _, _, finished = await run(engine, prompt="Once upon a time", temperature=0, max_tokens=5)
+    assert finished.reason == "length" and finished.usage.completion_tokens == 5
+    with pytest.raises(ContextLengthExceededError, match="512"):
+        await run(engine, prompt="hello " * 100, max_tokens=500)
+
+
+async def test_invalid_schema_is_a_clear_error(engine):
+    with pytest.raises(InvalidRequestError):
+        await run(engine, prompt="x", max_tokens=5, json_schema={"type": "no-such-type"})
+
+
+async def test_multibyte_text_is_streamed_intact(engine):
+    text, deltas, _ = await run(
+        engine, messages=[{"role": "user", "content": "Write the word 你好 three times."}],
+        temperature=0, max_tokens=30,
+    )
+    assert "\ufffd" not in text
+    assert isinstance(deltas[-1], TextDelta) or isinstance(deltas[-1], Finished)
