@@ -14,18 +14,33 @@ from modelmint.runtime.pool import ModelPool
 from modelmint.runtime.registry import ModelSpec, Registry
 
 
-def fake_pool(token_delay: float = 0.0, parallel: int = 4, max_queue: int = 16,
-              context_length: int = 256) -> ModelPool:
-    registry = Registry([
-        ModelSpec(name="fake-chat", aliases=["default"], engine="fake",
-                  context_length=context_length, parallel=parallel),
-        ModelSpec(name="fake-embed", aliases=["embed"], engine="fake", context_length=512),
-    ])
-    return ModelPool(registry, {
-        "fake-chat": FakeEngine(context_length=context_length, parallel=parallel,
-                                max_queue=max_queue, token_delay=token_delay),
-        "fake-embed": FakeEngine(context_length=512),
-    })
+def fake_pool(
+    token_delay: float = 0.0, parallel: int = 4, max_queue: int = 16, context_length: int = 256
+) -> ModelPool:
+    registry = Registry(
+        [
+            ModelSpec(
+                name="fake-chat",
+                aliases=["default"],
+                engine="fake",
+                context_length=context_length,
+                parallel=parallel,
+            ),
+            ModelSpec(name="fake-embed", aliases=["embed"], engine="fake", context_length=512),
+        ]
+    )
+    return ModelPool(
+        registry,
+        {
+            "fake-chat": FakeEngine(
+                context_length=context_length,
+                parallel=parallel,
+                max_queue=max_queue,
+                token_delay=token_delay,
+            ),
+            "fake-embed": FakeEngine(context_length=512),
+        },
+    )
 
 
 @contextmanager

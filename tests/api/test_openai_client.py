@@ -37,7 +37,9 @@ def test_chat_stream_with_usage(oai):
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "You said: one two three"
     assert chunks[0].choices[0].delta.role == "assistant"
-    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    finishes = [
+        c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason
+    ]
     assert finishes == ["stop"]
     assert chunks[-1].choices == []
     assert chunks[-1].usage.completion_tokens == 5

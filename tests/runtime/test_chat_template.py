@@ -108,6 +108,11 @@ def test_template_features_follow_transformers():
 def test_content_parts_are_flattened():
     template = ChatTemplate(None)
     out = template.render(
-        [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}]
+        [
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}],
+            }
+        ]
     )
     assert out == "<|im_start|>user\nab<|im_end|>\n<|im_start|>assistant\n"

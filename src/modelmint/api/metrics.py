@@ -43,8 +43,11 @@ class Metrics:
             "modelmint_http_requests", "HTTP requests", ["method", "path", "status"], registry=r
         )
         self.latency = Histogram(
-            "modelmint_http_request_duration_seconds", "HTTP request latency",
-            ["method", "path"], buckets=LATENCY_BUCKETS, registry=r,
+            "modelmint_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "path"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.prompt_tokens = Counter(
             "modelmint_prompt_tokens", "Prompt tokens processed", ["model"], registry=r
@@ -53,12 +56,18 @@ class Metrics:
             "modelmint_completion_tokens", "Completion tokens generated", ["model"], registry=r
         )
         self.ttft = Histogram(
-            "modelmint_time_to_first_token_seconds", "Time to first token", ["model"],
-            buckets=LATENCY_BUCKETS, registry=r,
+            "modelmint_time_to_first_token_seconds",
+            "Time to first token",
+            ["model"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.tpot = Histogram(
-            "modelmint_time_per_output_token_seconds", "Time per output token after the first",
-            ["model"], buckets=TOKEN_BUCKETS, registry=r,
+            "modelmint_time_per_output_token_seconds",
+            "Time per output token after the first",
+            ["model"],
+            buckets=TOKEN_BUCKETS,
+            registry=r,
         )
 
     def watch_pool(self, stats: Callable[[], dict[str, tuple[int, int]]]) -> None:

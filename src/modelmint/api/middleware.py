@@ -67,7 +67,9 @@ class RequestContextMiddleware:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
-            self.metrics.observe_http(scope["method"], path, status[0], time.perf_counter() - started)
+            self.metrics.observe_http(
+                scope["method"], path, status[0], time.perf_counter() - started
+            )
             request_id_var.reset(token)
 
     @staticmethod
@@ -106,13 +108,20 @@ class RequestContextMiddleware:
     async def _too_large(self, send: Send) -> None:
         body = json.dumps(
             error_body(
-                too_large_message(self.max_body_bytes), "invalid_request_error", None,
+                too_large_message(self.max_body_bytes),
+                "invalid_request_error",
+                None,
                 "request_too_large",
             )
         ).encode()
-        await send({
-            "type": "http.response.start", "status": 413,
-            "headers": [(b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode())],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

@@ -7,7 +7,6 @@ Type /reset to forget the conversation and /exit (or Ctrl-D) to leave.
 from __future__ import annotations
 
 import json
-import os
 
 import httpx
 import typer
@@ -46,8 +45,12 @@ def chat(
     system: str = typer.Option(None, "--system", "-s", help="System prompt for the conversation."),
     temperature: float = typer.Option(None, "--temperature", help="Sampling temperature (0-2)."),
     max_tokens: int = typer.Option(512, "--max-tokens", help="Longest answer in tokens."),
-    url: str = typer.Option(DEFAULT_URL, "--url", envvar="MODELMINT_URL", help="The server's /v1 URL."),
-    api_key: str = typer.Option(None, "--api-key", envvar="MODELMINT_API_KEY", help="API key, if the server needs one."),
+    url: str = typer.Option(
+        DEFAULT_URL, "--url", envvar="MODELMINT_URL", help="The server's /v1 URL."
+    ),
+    api_key: str = typer.Option(
+        None, "--api-key", envvar="MODELMINT_API_KEY", help="API key, if the server needs one."
+    ),
 ) -> None:
     """Chat with a model on a running server (start one with `modelmint serve`)."""
     out = Console()
@@ -63,7 +66,12 @@ def chat(
                     history = history[:1] if system else []
                     continue
                 history.append({"role": "user", "content": question})
-                body = {"model": model, "messages": history, "stream": True, "max_tokens": max_tokens}
+                body = {
+                    "model": model,
+                    "messages": history,
+                    "stream": True,
+                    "max_tokens": max_tokens,
+                }
                 if temperature is not None:
                     body["temperature"] = temperature
                 answer = _stream_answer(client, body, out)
@@ -73,7 +81,8 @@ def chat(
         except httpx.ConnectError as exc:
             typer.secho(
                 f"Cannot reach {url}: start a server with `modelmint serve`, or pass --url.",
-                fg="red", err=True,
+                fg="red",
+                err=True,
             )
             raise typer.Exit(1) from exc
         except typer.BadParameter as exc:

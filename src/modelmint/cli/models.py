@@ -30,5 +30,7 @@ def models(models_file: Path = ModelsOption) -> None:
                 where = str(spec.weights_path())
             except FileNotFoundError as exc:
                 where = f"[red]{exc}[/red]"
-        table.add_row(spec.name, ", ".join(spec.aliases), spec.engine, str(spec.context_length), where)
+        table.add_row(
+            spec.name, ", ".join(spec.aliases), spec.engine, str(spec.context_length), where
+        )
     Console().print(table)

@@ -21,14 +21,23 @@ def build_settings(**flags: Any) -> Settings:
 
 
 ConfigOption = typer.Option(
-    None, "--config", help="TOML settings file (keys as the MODELMINT_* variables, lowercase).",
-    exists=True, dir_okay=False,
+    None,
+    "--config",
+    help="TOML settings file (keys as the MODELMINT_* variables, lowercase).",
+    exists=True,
+    dir_okay=False,
 )
 ModelsOption = typer.Option(
-    None, "--models", "-m", help="TOML models registry (default: the built-in models).",
-    exists=True, dir_okay=False,
+    None,
+    "--models",
+    "-m",
+    help="TOML models registry (default: the built-in models).",
+    exists=True,
+    dir_okay=False,
 )
-DataDirOption = typer.Option(None, "--data-dir", help="Where all state lives (env MODELMINT_DATA_DIR).")
+DataDirOption = typer.Option(
+    None, "--data-dir", help="Where all state lives (env MODELMINT_DATA_DIR)."
+)
 
 
 def path_or_none(value: Path | None) -> Path | None:

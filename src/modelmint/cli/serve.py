@@ -14,8 +14,12 @@ def serve(
     host: str = typer.Option(None, "--host", help="Address to bind (default: 127.0.0.1)."),
     port: int = typer.Option(None, "--port", "-p", help="Port to listen on (default: 8000)."),
     models_file: Path = ModelsOption,
-    threads: int = typer.Option(None, "--threads", "-t", help="CPU threads per engine (default: all cores)."),
-    max_queue: int = typer.Option(None, "--max-queue", help="Requests that may wait before 429 (default: 64)."),
+    threads: int = typer.Option(
+        None, "--threads", "-t", help="CPU threads per engine (default: all cores)."
+    ),
+    max_queue: int = typer.Option(
+        None, "--max-queue", help="Requests that may wait before 429 (default: 64)."
+    ),
     only: list[str] = typer.Option(None, "--only", help="Load only this model (repeatable)."),
     config_file: Path = ConfigOption,
     data_dir: Path = DataDirOption,
@@ -30,8 +34,15 @@ def serve(
     from modelmint.api import create_app
 
     settings = build_settings(
-        host=host, port=port, models_file=models_file, threads=threads, max_queue=max_queue,
-        load_models=only, config_file=config_file, data_dir=data_dir, log_level=log_level,
+        host=host,
+        port=port,
+        models_file=models_file,
+        threads=threads,
+        max_queue=max_queue,
+        load_models=only,
+        config_file=config_file,
+        data_dir=data_dir,
+        log_level=log_level,
     )
     configure_logging(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -42,9 +53,15 @@ def serve(
         raise typer.Exit(1) from exc
     typer.secho(
         f"modelmint: loading {', '.join(app.state.modelmint.pool.registry.names())}; "
-        f"API at http://{settings.host}:{settings.port}/v1 once ready", fg="green", err=True,
+        f"API at http://{settings.host}:{settings.port}/v1 once ready",
+        fg="green",
+        err=True,
     )
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_level=settings.log_level,
-        log_config=None, timeout_graceful_shutdown=5,
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,
+        timeout_graceful_shutdown=5,
     )

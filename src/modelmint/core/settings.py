@@ -25,9 +25,7 @@ def _default_threads() -> int:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MODELMINT_", extra="ignore")
 
-    data_dir: Path = Field(
-        default=Path.home() / ".modelmint", description="Where all state lives."
-    )
+    data_dir: Path = Field(default=Path.home() / ".modelmint", description="Where all state lives.")
     config_file: Path | None = Field(
         default=None, description="TOML file with settings (keys as in this class)."
     )

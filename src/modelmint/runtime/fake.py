@@ -63,9 +63,7 @@ class FakeEngine:
     def _prompt_and_reply(self, request: GenerationRequest) -> tuple[str, list[str]]:
         if request.messages is not None:
             prompt = "\n".join(str(m.get("content") or "") for m in request.messages)
-            last = next(
-                (m for m in reversed(request.messages) if m.get("role") == "user"), {}
-            )
+            last = next((m for m in reversed(request.messages) if m.get("role") == "user"), {})
             reply = ["You", "said:", *str(last.get("content") or "").split()]
         else:
             prompt = request.prompt or ""

@@ -65,7 +65,9 @@ class ModelPool:
 
     @classmethod
     def from_registry(cls, registry: Registry, options: PoolOptions) -> ModelPool:
-        return cls(registry, {name: build_engine(spec, options) for name, spec in registry.specs.items()})
+        return cls(
+            registry, {name: build_engine(spec, options) for name, spec in registry.specs.items()}
+        )
 
     async def start(self) -> None:
         for name, engine in self.engines.items():

@@ -122,7 +122,11 @@ class UpstreamEngine:
                     if chunk.get("usage"):
                         usage = chunk["usage"]
                     for choice in chunk.get("choices") or []:
-                        text = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
+                        text = (
+                            (choice.get("delta") or {}).get("content")
+                            if chat
+                            else choice.get("text")
+                        )
                         if text:
                             pieces += 1
                             yield TextDelta(text)

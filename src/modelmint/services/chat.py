@@ -16,7 +16,14 @@ from modelmint.core.types import Principal, Usage
 from modelmint.runtime.engine import Finished, GenerationRequest, TextDelta, TokenLogprob
 from modelmint.runtime.pool import ModelPool
 from modelmint.runtime.registry import ModelSpec
-from modelmint.services.generation import Choice, Timing, merge, open_choices, sampling_params, total_usage
+from modelmint.services.generation import (
+    Choice,
+    Timing,
+    merge,
+    open_choices,
+    sampling_params,
+    total_usage,
+)
 from modelmint.services.ids import object_id
 from modelmint.services.schemas import ChatCompletionRequest
 
@@ -24,7 +31,8 @@ from modelmint.services.schemas import ChatCompletionRequest
 def check_model_allowed(principal: Principal, spec: ModelSpec) -> None:
     if principal.allowed_models is not None and spec.name not in principal.allowed_models:
         raise PermissionDeniedError(
-            f"This API key may not use the model {spec.name!r}.", param="model",
+            f"This API key may not use the model {spec.name!r}.",
+            param="model",
             code="model_not_allowed",
         )
 
@@ -51,7 +59,9 @@ def chat_logprobs(entries: list[TokenLogprob] | None) -> dict[str, Any] | None:
 
 def _engine_requests(spec: ModelSpec, request: ChatCompletionRequest, request_id: str):
     fmt = request.response_format
-    schema = fmt.json_schema.schema_ if fmt and fmt.type == "json_schema" and fmt.json_schema else None
+    schema = (
+        fmt.json_schema.schema_ if fmt and fmt.type == "json_schema" and fmt.json_schema else None
+    )
     messages = [message.to_template() for message in request.messages]
     requests = []
     for i in range(request.n):
@@ -134,8 +144,11 @@ class ChatRun:
             "choices": [
                 {
                     "index": c.index,
-                    "message": {"role": "assistant", "content": "".join(texts[c.index]),
-                                "refusal": None},
+                    "message": {
+                        "role": "assistant",
+                        "content": "".join(texts[c.index]),
+                        "refusal": None,
+                    },
                     "logprobs": chat_logprobs(logprobs[c.index]) if self.request.logprobs else None,
                     "finish_reason": c.finished.reason if c.finished else "stop",
                 }
@@ -145,7 +158,9 @@ class ChatRun:
         }
 
 
-def _delta(index: int, delta: dict, logprobs: dict | None = None, finish: str | None = None) -> dict:
+def _delta(
+    index: int, delta: dict, logprobs: dict | None = None, finish: str | None = None
+) -> dict:
     return {"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish}
 
 

@@ -17,7 +17,14 @@ from modelmint.runtime.engine import Finished, GenerationRequest, TextDelta, Tok
 from modelmint.runtime.pool import ModelPool
 from modelmint.runtime.registry import ModelSpec
 from modelmint.services.chat import check_model_allowed
-from modelmint.services.generation import Choice, Timing, merge, open_choices, sampling_params, total_usage
+from modelmint.services.generation import (
+    Choice,
+    Timing,
+    merge,
+    open_choices,
+    sampling_params,
+    total_usage,
+)
 from modelmint.services.ids import object_id
 from modelmint.services.schemas import CompletionRequest
 
@@ -73,10 +80,14 @@ class CompletionRun:
         return self.request.logprobs is not None
 
     async def chunks(self) -> AsyncIterator[dict[str, Any]]:
-        include_usage = bool(self.request.stream_options and self.request.stream_options.include_usage)
+        include_usage = bool(
+            self.request.stream_options and self.request.stream_options.include_usage
+        )
         if self.request.echo:
             for choice in self.choices:
-                yield self._object([self._choice(choice, self._prompt_of(choice), None, None)], None)
+                yield self._object(
+                    [self._choice(choice, self._prompt_of(choice), None, None)], None
+                )
         offsets = {c.index: 0 for c in self.choices}
         async for choice, event in merge(self.choices):
             if isinstance(event, TextDelta):
@@ -104,7 +115,9 @@ class CompletionRun:
         out = []
         for c in self.choices:
             prefix = self._prompt_of(c) if self.request.echo else ""
-            logprobs = legacy_logprobs(entries[c.index], len(prefix)) if self._wants_logprobs() else None
+            logprobs = (
+                legacy_logprobs(entries[c.index], len(prefix)) if self._wants_logprobs() else None
+            )
             finish = c.finished.reason if c.finished else "stop"
             out.append(self._choice(c, prefix + "".join(texts[c.index]), logprobs, finish))
         return self._object(out, self.usage)
@@ -116,7 +129,8 @@ async def open_completion(
     if request.echo and request.logprobs is not None:
         raise UnsupportedParameterError(
             "echo together with logprobs is not supported (prompt log-probabilities are not "
-            "computed); drop one of them.", param="echo",
+            "computed); drop one of them.",
+            param="echo",
         )
     timing = Timing()
     spec, engine = pool.get(request.model)
@@ -125,8 +139,11 @@ async def open_completion(
     for prompt in request.prompts():
         for i in range(request.n):
             params = sampling_params(
-                spec, request, max_tokens=request.max_tokens,
-                logprobs=request.logprobs is not None, top_logprobs=request.logprobs or 0,
+                spec,
+                request,
+                max_tokens=request.max_tokens,
+                logprobs=request.logprobs is not None,
+                top_logprobs=request.logprobs or 0,
             )
             if params.seed is not None:
                 params.seed += i

@@ -25,8 +25,13 @@ from modelmint.runtime.engine import (
 from modelmint.runtime.registry import ModelSpec
 
 SAMPLING_KEYS = (
-    "temperature", "top_p", "top_k", "min_p", "repeat_penalty",
-    "presence_penalty", "frequency_penalty",
+    "temperature",
+    "top_p",
+    "top_k",
+    "min_p",
+    "repeat_penalty",
+    "presence_penalty",
+    "frequency_penalty",
 )
 
 

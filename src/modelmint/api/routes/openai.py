@@ -23,7 +23,9 @@ async def _respond(run: ChatRun | CompletionRun, stream: bool, state: AppState) 
     def record() -> None:
         usage = run.usage
         state.metrics.observe_generation(
-            run.spec.name, usage, run.timing.time_to_first_token,
+            run.spec.name,
+            usage,
+            run.timing.time_to_first_token,
             run.timing.time_per_output_token(usage.completion_tokens),
         )
 

@@ -7,7 +7,9 @@ through a bounded gate and bridges the scheduler thread's events onto the event 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence as Seq
+import contextlib
+from collections.abc import AsyncIterator
+from collections.abc import Sequence as Seq
 from pathlib import Path
 
 from modelmint.core.errors import ContextLengthExceededError, InvalidRequestError, ModelmintError
@@ -119,10 +121,9 @@ class LlamaCppEngine:
             events: asyncio.Queue[GenerationEvent | ModelmintError] = asyncio.Queue()
 
             def emit(event) -> None:
-                try:
+                # a closed loop means the caller is gone; the sequence is cancelled below
+                with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(events.put_nowait, event)
-                except RuntimeError:  # the loop is gone; the sequence is cancelled below
-                    pass
 
             assert self.model is not None
             sequence = Sequence(

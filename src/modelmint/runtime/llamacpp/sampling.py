@@ -43,11 +43,7 @@ class SamplerChain:
         self.chain = llama_cpp.llama_sampler_chain_init(chain_params)
         if grammar is not None:
             self._add(llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode(), b"root"))
-        if (
-            params.presence_penalty
-            or params.frequency_penalty
-            or params.repeat_penalty != 1.0
-        ):
+        if params.presence_penalty or params.frequency_penalty or params.repeat_penalty != 1.0:
             self._add(
                 llama_cpp.llama_sampler_init_penalties(
                     n_vocab,
