@@ -8,7 +8,7 @@ import json
 import pytest
 
 from modelmint.core.errors import ContextLengthExceededError, InvalidRequestError
-from modelmint.runtime.engine import Finished, GenerationRequest, SamplingParams, TextDelta
+from modelmint.runtime.engine import GenerationRequest, SamplingParams, TextDelta
 from modelmint.runtime.llamacpp import LlamaCppEngine
 from modelmint.runtime.registry import Registry
 

@@ -6,9 +6,7 @@ use the model, and shapes the events into `chat.completion` / `chat.completion.c
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from modelmint.core.errors import PermissionDeniedError
@@ -18,11 +16,11 @@ from modelmint.runtime.pool import ModelPool
 from modelmint.runtime.registry import ModelSpec
 from modelmint.services.generation import (
     Choice,
+    Collected,
+    GenerationRun,
     Timing,
-    merge,
     open_choices,
     sampling_params,
-    total_usage,
 )
 from modelmint.services.ids import object_id
 from modelmint.services.schemas import ChatCompletionRequest
@@ -80,22 +78,12 @@ def _engine_requests(spec: ModelSpec, request: ChatCompletionRequest, request_id
     return requests
 
 
-@dataclass
-class ChatRun:
-    spec: ModelSpec
+class ChatRun(GenerationRun):
     request: ChatCompletionRequest
-    request_id: str
-    choices: list[Choice]
-    timing: Timing
-    created: int = field(default_factory=lambda: int(time.time()))
 
     @property
     def id(self) -> str:
         return object_id("chatcmpl", self.request_id)
-
-    @property
-    def usage(self) -> Usage:
-        return total_usage(self.choices)
 
     def _chunk(self, choices: list[dict], usage: Usage | None = None) -> dict[str, Any]:
         chunk = {
@@ -106,7 +94,7 @@ class ChatRun:
             "system_fingerprint": None,
             "choices": choices,
         }
-        if self.request.stream_options and self.request.stream_options.include_usage:
+        if self.include_usage:
             chunk["usage"] = usage.to_dict() if usage else None
         return chunk
 
@@ -114,47 +102,39 @@ class ChatRun:
         """The `chat.completion.chunk` objects of a streamed answer, usage last."""
         for choice in self.choices:
             yield self._chunk([_delta(choice.index, {"role": "assistant", "content": ""})])
-        async for choice, event in merge(self.choices):
+        async for choice, event in self.events():
             if isinstance(event, TextDelta):
-                self.timing.mark_token()
                 logprobs = chat_logprobs(event.logprobs) if self.request.logprobs else None
                 yield self._chunk([_delta(choice.index, {"content": event.text}, logprobs)])
             elif isinstance(event, Finished):
                 yield self._chunk([_delta(choice.index, {}, None, event.reason)])
-        self.timing.finished = time.perf_counter()
-        if self.request.stream_options and self.request.stream_options.include_usage:
+        if self.include_usage:
             yield self._chunk([], self.usage)
 
     async def response(self) -> dict[str, Any]:
         """The whole `chat.completion` object."""
-        texts: dict[int, list[str]] = {c.index: [] for c in self.choices}
-        logprobs: dict[int, list[TokenLogprob]] = {c.index: [] for c in self.choices}
-        async for choice, event in merge(self.choices):
-            if isinstance(event, TextDelta):
-                self.timing.mark_token()
-                texts[choice.index].append(event.text)
-                logprobs[choice.index].extend(event.logprobs or [])
-        self.timing.finished = time.perf_counter()
+        collected = await self.collect()
         return {
             "id": self.id,
             "object": "chat.completion",
             "created": self.created,
             "model": self.spec.name,
             "system_fingerprint": None,
-            "choices": [
-                {
-                    "index": c.index,
-                    "message": {
-                        "role": "assistant",
-                        "content": "".join(texts[c.index]),
-                        "refusal": None,
-                    },
-                    "logprobs": chat_logprobs(logprobs[c.index]) if self.request.logprobs else None,
-                    "finish_reason": c.finished.reason if c.finished else "stop",
-                }
-                for c in self.choices
-            ],
+            "choices": [self._choice(c, collected) for c in self.choices],
             "usage": self.usage.to_dict(),
+        }
+
+    def _choice(self, choice: Choice, collected: Collected) -> dict[str, Any]:
+        logprobs = collected.logprobs[choice.index]
+        return {
+            "index": choice.index,
+            "message": {
+                "role": "assistant",
+                "content": collected.texts[choice.index],
+                "refusal": None,
+            },
+            "logprobs": chat_logprobs(logprobs) if self.request.logprobs else None,
+            "finish_reason": choice.finished.reason if choice.finished else "stop",
         }
 
 

@@ -6,24 +6,20 @@ answer; `logprobs` uses the legacy shape (tokens, token_logprobs, top_logprobs, 
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from modelmint.core.errors import UnsupportedParameterError
 from modelmint.core.types import Principal, Usage
 from modelmint.runtime.engine import Finished, GenerationRequest, TextDelta, TokenLogprob
 from modelmint.runtime.pool import ModelPool
-from modelmint.runtime.registry import ModelSpec
 from modelmint.services.chat import check_model_allowed
 from modelmint.services.generation import (
     Choice,
+    GenerationRun,
     Timing,
-    merge,
     open_choices,
     sampling_params,
-    total_usage,
 )
 from modelmint.services.ids import object_id
 from modelmint.services.schemas import CompletionRequest
@@ -42,22 +38,12 @@ def legacy_logprobs(entries: list[TokenLogprob], offset: int) -> dict[str, Any]:
     }
 
 
-@dataclass
-class CompletionRun:
-    spec: ModelSpec
+class CompletionRun(GenerationRun):
     request: CompletionRequest
-    request_id: str
-    choices: list[Choice]
-    timing: Timing
-    created: int = field(default_factory=lambda: int(time.time()))
 
     @property
     def id(self) -> str:
         return object_id("cmpl", self.request_id)
-
-    @property
-    def usage(self) -> Usage:
-        return total_usage(self.choices)
 
     def _prompt_of(self, choice: Choice) -> str:
         return self.request.prompts()[choice.prompt_group]
@@ -73,53 +59,42 @@ class CompletionRun:
             "usage": usage.to_dict() if usage else None,
         }
 
-    def _choice(self, choice: Choice, text: str, logprobs, finish: str | None) -> dict:
+    @staticmethod
+    def _choice(choice: Choice, text: str, logprobs, finish: str | None) -> dict:
         return {"index": choice.index, "text": text, "logprobs": logprobs, "finish_reason": finish}
 
+    @property
     def _wants_logprobs(self) -> bool:
         return self.request.logprobs is not None
 
     async def chunks(self) -> AsyncIterator[dict[str, Any]]:
-        include_usage = bool(
-            self.request.stream_options and self.request.stream_options.include_usage
-        )
         if self.request.echo:
             for choice in self.choices:
-                yield self._object(
-                    [self._choice(choice, self._prompt_of(choice), None, None)], None
-                )
+                echoed = self._choice(choice, self._prompt_of(choice), None, None)
+                yield self._object([echoed], None)
         offsets = {c.index: 0 for c in self.choices}
-        async for choice, event in merge(self.choices):
+        async for choice, event in self.events():
             if isinstance(event, TextDelta):
-                self.timing.mark_token()
                 logprobs = None
-                if self._wants_logprobs():
+                if self._wants_logprobs:
                     logprobs = legacy_logprobs(event.logprobs or [], offsets[choice.index])
                 offsets[choice.index] += len(event.text)
                 yield self._object([self._choice(choice, event.text, logprobs, None)], None)
             elif isinstance(event, Finished):
                 yield self._object([self._choice(choice, "", None, event.reason)], None)
-        self.timing.finished = time.perf_counter()
-        if include_usage:
+        if self.include_usage:
             yield self._object([], self.usage)
 
     async def response(self) -> dict[str, Any]:
-        texts: dict[int, list[str]] = {c.index: [] for c in self.choices}
-        entries: dict[int, list[TokenLogprob]] = {c.index: [] for c in self.choices}
-        async for choice, event in merge(self.choices):
-            if isinstance(event, TextDelta):
-                self.timing.mark_token()
-                texts[choice.index].append(event.text)
-                entries[choice.index].extend(event.logprobs or [])
-        self.timing.finished = time.perf_counter()
+        collected = await self.collect()
         out = []
         for c in self.choices:
             prefix = self._prompt_of(c) if self.request.echo else ""
-            logprobs = (
-                legacy_logprobs(entries[c.index], len(prefix)) if self._wants_logprobs() else None
-            )
+            logprobs = None
+            if self._wants_logprobs:
+                logprobs = legacy_logprobs(collected.logprobs[c.index], len(prefix))
             finish = c.finished.reason if c.finished else "stop"
-            out.append(self._choice(c, prefix + "".join(texts[c.index]), logprobs, finish))
+            out.append(self._choice(c, prefix + collected.texts[c.index], logprobs, finish))
         return self._object(out, self.usage)
 
 

@@ -21,6 +21,7 @@ from modelmint.runtime.engine import (
     GenerationRequest,
     SamplingParams,
     TextDelta,
+    TokenLogprob,
 )
 from modelmint.runtime.registry import ModelSpec
 
@@ -162,5 +163,46 @@ def total_usage(choices: list[Choice]) -> Usage:
     return Usage(sum(prompt_tokens.values()), completion_tokens)
 
 
-def delta_text(event: GenerationEvent) -> str:
-    return event.text if isinstance(event, TextDelta) else ""
+@dataclass
+class Collected:
+    texts: dict[int, str]
+    logprobs: dict[int, list[TokenLogprob]]
+
+
+@dataclass
+class GenerationRun:
+    """What chat and text completion runs share: the choices, their timing and usage."""
+
+    spec: ModelSpec
+    request: Any
+    request_id: str
+    choices: list[Choice]
+    timing: Timing
+    created: int = field(default_factory=lambda: int(time.time()))
+
+    @property
+    def usage(self) -> Usage:
+        return total_usage(self.choices)
+
+    @property
+    def include_usage(self) -> bool:
+        options = self.request.stream_options
+        return bool(options and options.include_usage)
+
+    async def events(self) -> AsyncIterator[tuple[Choice, GenerationEvent]]:
+        """Every choice's events in arrival order, timing the first token and the end."""
+        async for choice, event in merge(self.choices):
+            if isinstance(event, TextDelta):
+                self.timing.mark_token()
+            yield choice, event
+        self.timing.finished = time.perf_counter()
+
+    async def collect(self) -> Collected:
+        """Run every choice to the end: its whole text and log-probabilities."""
+        texts: dict[int, list[str]] = {c.index: [] for c in self.choices}
+        logprobs: dict[int, list[TokenLogprob]] = {c.index: [] for c in self.choices}
+        async for choice, event in self.events():
+            if isinstance(event, TextDelta):
+                texts[choice.index].append(event.text)
+                logprobs[choice.index].extend(event.logprobs or [])
+        return Collected({i: "".join(t) for i, t in texts.items()}, logprobs)
