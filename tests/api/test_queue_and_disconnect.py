@@ -62,11 +62,11 @@ async def test_disconnect_mid_stream_stops_generation(slow_server):
         httpx.AsyncClient(base_url=url, timeout=30) as client,
         client.stream("POST", "/v1/chat/completions", json=BODY) as response,
     ):
-            lines = 0
-            async for line in response.aiter_lines():
-                lines += bool(line)
-                if lines >= 3:
-                    break
+        lines = 0
+        async for line in response.aiter_lines():
+            lines += bool(line)
+            if lines >= 3:
+                break
     # the whole answer would take 100 tokens x 50 ms = 5 s
     await _until(lambda: engine.gate.running == 0, timeout=1.0)
     assert time.monotonic() - started < 2.0

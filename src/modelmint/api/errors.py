@@ -37,31 +37,54 @@ def error_body(message: str, type_: str, param: str | None = None, code: str | N
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
-def _location(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p != "body"]
-    return ".".join(parts)
+def _is_union_tag(part: Any) -> bool:
+    """pydantic names each member of a union in the error location ('str', 'list[str]')."""
+    return isinstance(part, str) and (
+        part in {"str", "int", "float", "bool", "dict"} or "[" in part or "-" in part
+    )
+
+
+def _locations(loc: tuple[Any, ...]) -> tuple[str, str]:
+    """(the field to name as `param`, the exact place inside it), without union tags."""
+    parts = list(loc[1:] if loc[:1] == ("body",) else loc)
+    tag = next((i for i, part in enumerate(parts) if _is_union_tag(part)), len(parts))
+    field = ".".join(str(p) for p in parts[:tag])
+    exact = ".".join(str(p) for p in parts if not _is_union_tag(p))
+    return field, exact
+
+
+def _most_telling(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """Skip 'not a string' errors from union members the input plainly is not."""
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        wrong_member = loc and _is_union_tag(loc[-1]) and error.get("type", "").endswith("_type")
+        if not wrong_member:
+            return error
+    return errors[0]
 
 
 def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
-    errors = exc.errors()
+    errors = list(exc.errors())
     if not errors:
         return "The request body is invalid.", None
-    first = errors[0]
-    where = _location(tuple(first.get("loc", ())))
+    first = _most_telling(errors)
+    where, exact = _locations(tuple(first.get("loc", ())))
     kind = first.get("type", "")
     if kind == "json_invalid":
         return "The request body is not valid JSON: " + str(
             first.get("ctx", {}).get("error", "")
         ), None
+    if kind == "missing" and not where:
+        return "The request body is missing: send a JSON object.", None
     if kind == "extra_forbidden":
-        return f"Unrecognized request argument supplied: {where}", where or None
+        return f"Unrecognized request argument supplied: {exact}", where or None
     if kind == "missing":
-        return f"Missing required parameter: {where!r}.", where or None
+        return f"Missing required parameter: {exact!r}.", where or None
     message = first.get("msg", "invalid value")
-    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    inside = f" (at {exact!r})" if exact != where else ""
     if where:
-        return f"Invalid value for {where!r}: {message}.{more}", where
-    return f"Invalid request body: {message}.{more}", None
+        return f"Invalid value for {where!r}{inside}: {message}.", where
+    return f"Invalid request body: {message}.", None
 
 
 def install_error_handlers(app: FastAPI) -> None:

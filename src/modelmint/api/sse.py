@@ -34,6 +34,11 @@ def sse_response(
         except ModelmintError as exc:
             logger.warning("stream failed: %s", exc.message)
             yield {"data": _dump(exc.to_dict())}
+        except Exception:
+            # the status line has gone out: the best left is an error event, never a bare cut
+            logger.exception("stream failed unexpectedly")
+            failure = ModelmintError("The server failed while streaming; it has been logged.")
+            yield {"data": _dump(failure.to_dict())}
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
             on_close()

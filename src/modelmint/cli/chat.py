@@ -44,7 +44,9 @@ def chat(
     model: str = typer.Option("default", "--model", "-m", help="Model name or alias."),
     system: str = typer.Option(None, "--system", "-s", help="System prompt for the conversation."),
     temperature: float = typer.Option(None, "--temperature", help="Sampling temperature (0-2)."),
-    max_tokens: int = typer.Option(512, "--max-tokens", help="Longest answer in tokens."),
+    max_tokens: int = typer.Option(
+        None, "--max-tokens", help="Longest answer in tokens (default: what the context allows)."
+    ),
     url: str = typer.Option(
         DEFAULT_URL, "--url", envvar="MODELMINT_URL", help="The server's /v1 URL."
     ),
@@ -70,8 +72,9 @@ def chat(
                     "model": model,
                     "messages": history,
                     "stream": True,
-                    "max_tokens": max_tokens,
                 }
+                if max_tokens is not None:
+                    body["max_tokens"] = max_tokens
                 if temperature is not None:
                     body["temperature"] = temperature
                 answer = _stream_answer(client, body, out)

@@ -1,6 +1,7 @@
 """The `embeddings` engine: a sentence-transformers model loaded from a local folder.
 
-Encoding runs on one worker thread so the event loop stays free. Inputs longer than the
+Encoding runs on one worker thread so the event loop stays free; requests wait their turn
+in a bounded queue (429 past it). Inputs longer than the
 model's sequence limit are refused with the numbers rather than silently truncated.
 """
 
@@ -13,19 +14,22 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from modelmint.core.errors import ContextLengthExceededError, InvalidRequestError
+from modelmint.runtime.admission import AdmissionGate
 from modelmint.runtime.engine import Embeddings, EngineStats, GenerationEvent, GenerationRequest
 
 
 class SentenceTransformersEngine:
     kind = "embeddings"
 
-    def __init__(self, path: Path, context_length: int = 256, threads: int = 2) -> None:
+    def __init__(
+        self, path: Path, context_length: int = 256, threads: int = 2, max_queue: int = 64
+    ) -> None:
         self.path = path
         self.context_length = context_length
         self.threads = threads
+        self.gate = AdmissionGate(1, max_queue)
         self._model = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
-        self._running = 0
 
     async def start(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
@@ -54,7 +58,7 @@ class SentenceTransformersEngine:
         return self._model.get_sentence_embedding_dimension() if self._model else 0
 
     def stats(self) -> EngineStats:
-        return EngineStats(running=self._running)
+        return EngineStats(running=self.gate.running, waiting=self.gate.waiting)
 
     def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
         raise InvalidRequestError(
@@ -63,13 +67,10 @@ class SentenceTransformersEngine:
         )
 
     async def embed(self, texts: Sequence[str]) -> Embeddings:
-        self._running += 1
-        try:
+        async with self.gate.slot():
             return await asyncio.get_running_loop().run_in_executor(
                 self._executor, self._encode, list(texts)
             )
-        finally:
-            self._running -= 1
 
     def _encode(self, texts: list[str]) -> Embeddings:
         assert self._model is not None

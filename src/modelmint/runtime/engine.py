@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from modelmint.core.types import Usage
+from modelmint.runtime.admission import AdmissionGate, Reservation
 
 FinishReason = Literal["stop", "length"]
 
@@ -42,6 +43,8 @@ class GenerationRequest:
     messages: list[dict[str, Any]] | None = None
     prompt: str | None = None
     request_id: str = ""
+    # slots reserved for all choices of one API request together (see admission.py)
+    reservation: Reservation | None = None
 
 
 @dataclass(slots=True)
@@ -92,6 +95,7 @@ class Engine(Protocol):
 
     kind: str
     context_length: int
+    gate: AdmissionGate  # generation admits through it; `gate.slots` runs at once
 
     async def start(self) -> None: ...
 

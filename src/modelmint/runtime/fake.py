@@ -81,7 +81,7 @@ class FakeEngine:
                 "the prompt or lower max_tokens.",
                 param="max_tokens",
             )
-        async with self.gate.slot():
+        async with self.gate.slot(request.reservation):
             stops = StopMatcher(request.params.stop)
             produced, reason = 0, "length"
             for word in reply[:max_tokens]:

@@ -37,7 +37,10 @@ def build_engine(spec: ModelSpec, options: PoolOptions) -> Engine:
         from modelmint.runtime.embeddings import SentenceTransformersEngine
 
         return SentenceTransformersEngine(
-            spec.weights_path(), context_length=spec.context_length, threads=options.threads
+            spec.weights_path(),
+            context_length=spec.context_length,
+            threads=options.threads,
+            max_queue=options.max_queue,
         )
     if spec.engine == "upstream":
         from modelmint.runtime.upstream import UpstreamEngine

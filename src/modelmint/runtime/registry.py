@@ -74,8 +74,8 @@ class Registry:
         self.specs = {spec.name: spec for spec in specs}
         self._by_alias: dict[str, str] = {}
         for spec in specs:
-            for alias in [spec.name, *spec.aliases]:
-                if alias in self._by_alias and self._by_alias[alias] != spec.name:
+            for alias in dict.fromkeys([spec.name, *spec.aliases]):
+                if alias in self._by_alias:
                     raise ValueError(f"model name or alias {alias!r} is used twice")
                 self._by_alias[alias] = spec.name
 
@@ -88,13 +88,22 @@ class Registry:
             raise FileNotFoundError(f"models file {path} does not exist") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"models file {path} is not valid TOML: {exc}") from exc
+        entries = data.get("models", [])
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise ValueError(
+                f"models file {path}: write each model as a [[models]] table "
+                "(an array of tables), not [models] or models = ..."
+            )
         try:
-            specs = [ModelSpec(**entry) for entry in data.get("models", [])]
+            specs = [ModelSpec(**entry) for entry in entries]
         except ValidationError as exc:
             raise ValueError(f"models file {path}: {exc}") from exc
         if not specs:
             raise ValueError(f"models file {path} lists no [[models]]")
-        return cls(specs)
+        try:
+            return cls(specs)
+        except ValueError as exc:
+            raise ValueError(f"models file {path}: {exc}") from exc
 
     def names(self) -> list[str]:
         return list(self.specs)
@@ -110,4 +119,5 @@ class Registry:
         return self.specs[canonical]
 
     def only(self, names: list[str]) -> Registry:
-        return Registry([self.resolve(name) for name in names])
+        chosen = {spec.name: spec for spec in map(self.resolve, names)}
+        return Registry(list(chosen.values()))

@@ -17,10 +17,11 @@ class StopMatcher:
         if not self.stops:
             return piece, False
         text = self._held + piece
-        cut = min((i for i in (text.find(stop) for stop in self.stops) if i >= 0), default=-1)
-        if cut >= 0:
+        # the stop that completes first wins, as it would token by token (ties: longer stop)
+        hits = [(i + len(stop), i) for stop in self.stops if (i := text.find(stop)) >= 0]
+        if hits:
             self._held = ""
-            return text[:cut], True
+            return text[: min(hits)[1]], True
         keep = self._partial_suffix(text)
         self._held = text[len(text) - keep :] if keep else ""
         return text[: len(text) - keep], False

@@ -103,7 +103,7 @@ class UpstreamEngine:
         else:
             body["prompt"] = request.prompt
         path = "/chat/completions" if chat else "/completions"
-        async with self.gate.slot():
+        async with self.gate.slot(request.reservation):
             async for event in self._stream(path, body, chat):
                 yield event
 

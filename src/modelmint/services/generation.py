@@ -1,6 +1,6 @@
 """Running one or more generations for a request: parameters, first events, merging.
 
-`open_choices` starts every choice and waits for its first event, so that errors a caller
+`open_choices` starts the choices and waits for their first events, so that errors a caller
 can fix (context too long, server busy, bad grammar) surface before any byte is sent.
 `merge` interleaves the choices' events as they arrive.
 """
@@ -69,13 +69,13 @@ class Timing:
 
 
 class Choice:
-    """One generation whose first event has already been read."""
+    """One generation, usually with its first event already read (`first`)."""
 
     def __init__(
         self,
         index: int,
         stream: AsyncIterator[GenerationEvent],
-        first: GenerationEvent,
+        first: GenerationEvent | None,
         prompt_group: int = 0,
     ) -> None:
         self.index = index
@@ -103,13 +103,29 @@ class Choice:
 async def open_choices(
     engine: Engine, requests: list[GenerationRequest], per_prompt: int = 1
 ) -> list[Choice]:
-    """Start every request; request i belongs to prompt group i // per_prompt."""
+    """Start the requests; request i belongs to prompt group i // per_prompt.
+
+    As many choices as the engine runs at once reserve their slots together and are
+    started before anything is sent, so their errors get a proper status. Choices past
+    that start as slots free up (an error of theirs then ends the stream).
+    """
+    now = min(len(requests), engine.gate.slots)
+    reservation = await engine.gate.reserve(now) if now > 1 else None
+    for request in requests[:now]:
+        request.reservation = reservation
     streams = [engine.generate(request) for request in requests]
-    firsts = await asyncio.gather(*(anext(s) for s in streams), return_exceptions=True)
-    errors = [f for f in firsts if isinstance(f, BaseException)]
-    if errors:
+    try:
+        firsts = await asyncio.gather(*(anext(s) for s in streams[:now]), return_exceptions=True)
+        errors = [f for f in firsts if isinstance(f, BaseException)]
+        if errors:
+            raise errors[0]
+    except BaseException:
         await asyncio.gather(*(s.aclose() for s in streams), return_exceptions=True)  # type: ignore[attr-defined]
-        raise errors[0]
+        raise
+    finally:
+        if reservation is not None:
+            reservation.release_unused()
+    firsts += [None] * (len(streams) - now)
     pairs = zip(streams, firsts, strict=True)
     return [Choice(i, s, f, i // per_prompt) for i, (s, f) in enumerate(pairs)]  # type: ignore[arg-type]
 

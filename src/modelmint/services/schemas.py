@@ -10,7 +10,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from modelmint.core.errors import UnsupportedParameterError
+from modelmint.core.errors import InvalidRequestError, UnsupportedParameterError
 
 MAX_STOP = 4
 MAX_N = 8
@@ -31,7 +31,42 @@ class StrictModel(BaseModel):
                     raise UnsupportedParameterError(
                         f"The parameter {name!r} is not supported: {why}", param=name
                     )
+            where = _lone_surrogate(data)
+            if where is not None:
+                raise InvalidRequestError(
+                    f"Invalid value for {where!r}: the text holds an unpaired UTF-16 "
+                    "surrogate escape (such as \\ud800); send valid Unicode text.",
+                    param=where,
+                )
         return data
+
+
+def _lone_surrogate(value: Any, path: str = "") -> str | None:
+    """Path of the first string holding a lone surrogate (JSON allows them, UTF-8 does not)."""
+    if isinstance(value, str):
+        return None if _encodes(value) else path
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    else:
+        return None
+    for key, item in items:
+        where = f"{path}.{key}" if path else str(key)
+        if not _encodes(str(key)):
+            return path or "body"
+        found = _lone_surrogate(item, where)
+        if found is not None:
+            return found
+    return None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class TextPart(BaseModel):

@@ -116,7 +116,7 @@ class LlamaCppEngine:
         prompt = self.tokenize_request(request)
         max_new = self._max_new_tokens(len(prompt), params.max_tokens)
         grammar = grammar_for(params)
-        async with self.gate.slot():
+        async with self.gate.slot(request.reservation):
             loop = asyncio.get_running_loop()
             events: asyncio.Queue[GenerationEvent | ModelmintError] = asyncio.Queue()
 
