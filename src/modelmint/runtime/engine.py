@@ -36,6 +36,16 @@ class SamplingParams:
 
 
 @dataclass(slots=True)
+class Meter:
+    """What a generation has used so far; the engine keeps it current, so a cancelled
+    request can still be billed for what it produced."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    compute_seconds: float = 0.0  # this request's share of the engine's busy time
+
+
+@dataclass(slots=True)
 class GenerationRequest:
     """Exactly one of `messages` (chat) or `prompt` (raw completion) is set."""
 
@@ -45,6 +55,7 @@ class GenerationRequest:
     request_id: str = ""
     # slots reserved for all choices of one API request together (see admission.py)
     reservation: Reservation | None = None
+    meter: Meter = field(default_factory=Meter)
 
 
 @dataclass(slots=True)

@@ -81,13 +81,17 @@ class FakeEngine:
                 "the prompt or lower max_tokens.",
                 param="max_tokens",
             )
+        meter = request.meter
+        meter.prompt_tokens = prompt_tokens
         async with self.gate.slot(request.reservation):
             stops = StopMatcher(request.params.stop)
             produced, reason = 0, "length"
             for word in reply[:max_tokens]:
                 if self.token_delay:
                     await asyncio.sleep(self.token_delay)
+                    meter.compute_seconds += self.token_delay
                 produced += 1
+                meter.completion_tokens = produced
                 piece = word if produced == 1 else " " + word
                 text, hit = stops.feed(piece)
                 if text:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from modelmint.runtime.engine import (
     Finished,
     GenerationEvent,
     GenerationRequest,
+    Meter,
     SamplingParams,
     TextDelta,
 )
@@ -104,10 +106,18 @@ class UpstreamEngine:
             body["prompt"] = request.prompt
         path = "/chat/completions" if chat else "/completions"
         async with self.gate.slot(request.reservation):
-            async for event in self._stream(path, body, chat):
-                yield event
+            started = time.perf_counter()
+            try:
+                async for event in self._stream(path, body, chat, request.meter):
+                    yield event
+            finally:
+                # the upstream's hardware is shared by `parallel` requests at once
+                elapsed = time.perf_counter() - started
+                request.meter.compute_seconds = elapsed / self.gate.slots
 
-    async def _stream(self, path: str, body: dict, chat: bool) -> AsyncIterator[GenerationEvent]:
+    async def _stream(
+        self, path: str, body: dict, chat: bool, meter: Meter
+    ) -> AsyncIterator[GenerationEvent]:
         usage, reason, pieces = None, "stop", 0
         try:
             async with self._client.stream("POST", path, json=body) as response:
@@ -129,6 +139,7 @@ class UpstreamEngine:
                         )
                         if text:
                             pieces += 1
+                            meter.completion_tokens = pieces
                             yield TextDelta(text)
                         if choice.get("finish_reason"):
                             reason = "length" if choice["finish_reason"] == "length" else "stop"
@@ -136,6 +147,7 @@ class UpstreamEngine:
             raise UpstreamError(f"The upstream server at {self.base_url} failed: {exc}") from exc
         prompt_tokens = (usage or {}).get("prompt_tokens", 0)
         completion_tokens = (usage or {}).get("completion_tokens", pieces)
+        meter.prompt_tokens, meter.completion_tokens = prompt_tokens, completion_tokens
         yield Finished(reason, Usage(prompt_tokens, completion_tokens))
 
     async def embed(self, texts: Sequence[str]) -> Embeddings:

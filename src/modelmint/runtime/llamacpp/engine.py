@@ -134,6 +134,7 @@ class LlamaCppEngine:
                 stops=StopMatcher(params.stop),
                 logprobs=params.logprobs,
                 top_logprobs=params.top_logprobs,
+                meter=request.meter,
             )
             self.scheduler.submit(sequence)
             try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 
 import llama_cpp
@@ -127,12 +128,15 @@ class Scheduler:
             if wants_logits:
                 outputs.append((sequence, count - 1))
         batch.n_tokens = count
+        started = time.perf_counter()
         status = llama_cpp.llama_decode(self.model.ctx, batch)
         if status != 0:
             raise RuntimeError(f"llama_decode returned {status}")
+        share = (time.perf_counter() - started) / max(count, 1)
         for sequence, size in fed:
             sequence.n_past += size
             del sequence.pending[:size]
+            sequence.meter.compute_seconds += share * size
         for sequence, index in outputs:
             self._sample(sequence, index)
 
@@ -143,6 +147,7 @@ class Scheduler:
             self._finish(sequence, "stop")
             return
         sequence.generated += 1
+        sequence.meter.completion_tokens = sequence.generated
         if logits is not None:
             sequence.held_logprobs.append(
                 token_logprobs(logits, token, sequence.top_logprobs, self.model.piece)

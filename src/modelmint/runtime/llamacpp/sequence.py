@@ -10,7 +10,7 @@ import codecs
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from modelmint.runtime.engine import TokenLogprob
+from modelmint.runtime.engine import Meter, TokenLogprob
 from modelmint.runtime.llamacpp.sampling import SamplerChain
 from modelmint.runtime.stops import StopMatcher
 
@@ -24,6 +24,7 @@ class Sequence:
     stops: StopMatcher
     logprobs: bool = False
     top_logprobs: int = 0
+    meter: Meter = field(default_factory=Meter)
     seq_id: int = -1
     n_past: int = 0
     pending: list[int] = field(default_factory=list)
@@ -36,6 +37,7 @@ class Sequence:
 
     def __post_init__(self) -> None:
         self.pending = list(self.prompt)
+        self.meter.prompt_tokens = len(self.prompt)
 
     @property
     def prefilling(self) -> bool:

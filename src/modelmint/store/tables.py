@@ -1,0 +1,169 @@
+"""The SQL tables (SQLAlchemy Core). Migrations in `store/migrations` create exactly these.
+
+Conventions: ids are prefixed strings (`org_`, `key_`, `plan_`, `req_`, `inv_`); times are
+naive UTC; money is an integer number of nano-dollars (1e-9 USD), so sums are exact and
+fast on every database. A price per million tokens in nanos equals nanos per 1000 tokens.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+orgs = Table(
+    "orgs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+    # monthly budgets; NULL means no limit
+    Column("spend_limit_nanos", BigInteger),
+    Column("token_limit", BigInteger),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("org_id", String(40), ForeignKey("orgs.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    # HMAC-SHA256(server secret, key), hex; the key itself is never stored
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("scopes", String(100), nullable=False),
+    Column("allowed_models", JSON),
+    Column("rpm", Integer),
+    Column("tpm", Integer),
+    Column("spend_limit_nanos", BigInteger),
+    Column("token_limit", BigInteger),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime),
+    Column("revoked_at", DateTime),
+    Column("last_used_at", DateTime),
+)
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("monthly_price_nanos", BigInteger, nullable=False),
+    Column("included_tokens", BigInteger, nullable=False),
+    Column("rpm", Integer, nullable=False),
+    Column("tpm", Integer, nullable=False),
+    Column("max_concurrent", Integer, nullable=False),
+    Column("allowed_models", JSON),
+    Column("created_at", DateTime, nullable=False),
+)
+
+plan_prices = Table(
+    "plan_prices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plan_id", String(40), ForeignKey("plans.id"), nullable=False),
+    Column("model", String(256), nullable=False),  # a model name, or "*" for any other
+    Column("input_nanos_per_mtok", BigInteger, nullable=False),
+    Column("output_nanos_per_mtok", BigInteger, nullable=False),
+    Column("effective_from", DateTime, nullable=False),
+    UniqueConstraint("plan_id", "model", "effective_from"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", String(40), ForeignKey("orgs.id"), nullable=False),
+    Column("plan_id", String(40), ForeignKey("plans.id"), nullable=False),
+    Column("starts_at", DateTime, nullable=False),  # runs until the org's next subscription
+    UniqueConstraint("org_id", "starts_at"),
+)
+
+usage_counters = Table(
+    "usage_counters",
+    metadata,
+    # an org id or a key id: budgets exist at both levels
+    Column("scope_id", String(40), primary_key=True),
+    Column("month", String(7), primary_key=True),  # "2026-11"
+    Column("tokens", BigInteger, nullable=False, default=0),
+    Column("charged_nanos", BigInteger, nullable=False, default=0),
+    Column("reserved_tokens", BigInteger, nullable=False, default=0),
+    Column("reserved_nanos", BigInteger, nullable=False, default=0),
+)
+
+usage_ledger = Table(
+    "usage_ledger",
+    metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("org_id", String(40), nullable=False),
+    Column("key_id", String(40)),
+    Column("model", String(256), nullable=False),
+    Column("endpoint", String(40), nullable=False),
+    Column("status", String(16), nullable=False),  # ok | cancelled | error
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("ttft_ms", Float),
+    Column("compute_seconds", Float, nullable=False),
+    Column("price_nanos", BigInteger, nullable=False),
+    Column("cost_nanos", BigInteger, nullable=False),
+    # covers the monthly per-model aggregation without touching the table rows
+    Index(
+        "ix_ledger_org_time",
+        "org_id",
+        "created_at",
+        "model",
+        "prompt_tokens",
+        "completion_tokens",
+        "price_nanos",
+        "cost_nanos",
+        "compute_seconds",
+    ),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("org_id", String(40), ForeignKey("orgs.id"), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("status", String(16), nullable=False),  # draft | final
+    Column("total_cents", BigInteger, nullable=False),
+    Column("lines", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("finalized_at", DateTime),
+    UniqueConstraint("org_id", "month"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(40), nullable=False),  # a key id, or "cli"
+    Column("action", String(60), nullable=False),
+    Column("target", String(60)),
+    Column("detail", JSON),
+)
+
+# bumped whenever keys, orgs or plans change, so every replica drops its caches
+revisions = Table(
+    "revisions",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)

@@ -1,0 +1,125 @@
+"""Who is calling: API key -> account (org, key, plan), cached per replica.
+
+A lookup costs one HMAC and a dict hit. The cache is dropped whenever the tenancy
+revision moves (polled twice a second) and entries live at most a minute, so
+revocations and plan changes reach every replica within a second. Last-used times are
+collected in memory and written every few seconds, off the request path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from modelmint.core.errors import AuthenticationError
+from modelmint.core.ids import utcnow
+from modelmint.core.types import Principal
+from modelmint.store.database import Database
+from modelmint.tenancy import keys, revisions
+from modelmint.tenancy.orgs import OrgRecord, get_org
+from modelmint.tenancy.plans import PlanRecord, plan_at
+
+logger = logging.getLogger(__name__)
+
+ENTRY_SECONDS = 60.0
+MAX_ENTRIES = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    org: OrgRecord
+    key: keys.KeyRecord | None
+    plan: PlanRecord | None
+    principal: Principal
+
+
+def account_for(connection: Connection, key: keys.KeyRecord, now: datetime) -> Account:
+    org = get_org(connection, key.org_id)
+    plan = plan_at(connection, org.id, now)
+    allowed = key.allowed_models
+    if plan is not None and plan.allowed_models is not None:
+        allowed = plan.allowed_models if allowed is None else allowed & plan.allowed_models
+    principal = Principal(org_id=org.id, key_id=key.id, scopes=key.scopes, allowed_models=allowed)
+    return Account(org, key, plan, principal)
+
+
+def _lookup(connection: Connection, digest: str, now: datetime) -> Account | None:
+    key = keys.find_by_digest(connection, digest)
+    return None if key is None else account_for(connection, key, now)
+
+
+class Directory:
+    def __init__(self, db: Database, secret: bytes, poll_seconds: float = 0.5) -> None:
+        self.db = db
+        self.secret = secret
+        self.poll_seconds = poll_seconds
+        self._cache: dict[str, tuple[float, Account | None]] = {}
+        self._revision = -1
+        self._used: dict[str, datetime] = {}
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self._revision = await self.db.read(revisions.current)
+        self._task = asyncio.create_task(self._poll(), name="tenancy-revisions")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._flush_last_used()
+
+    async def authenticate(self, token: str) -> Account:
+        if not keys.looks_like_key(token):
+            raise AuthenticationError(
+                "Incorrect API key provided. Keys start with 'mm-'; create one with "
+                "`modelmint keys create`."
+            )
+        digest = keys.key_digest(self.secret, token)
+        now_mono = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached is None or cached[0] < now_mono:
+            account = await self.db.read(_lookup, digest, utcnow())
+            if len(self._cache) >= MAX_ENTRIES:
+                self._cache.clear()
+            self._cache[digest] = (now_mono + ENTRY_SECONDS, account)
+        else:
+            account = cached[1]
+        if account is None or account.key is None:
+            raise AuthenticationError("Incorrect API key provided.")
+        now = utcnow()
+        problem = account.key.problem(now)
+        if problem:
+            raise AuthenticationError(problem)
+        self._used[account.key.id] = now
+        return account
+
+    def invalidate(self) -> None:
+        self._cache.clear()
+
+    async def _poll(self) -> None:
+        flushed = time.monotonic()
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            try:
+                revision = await self.db.read(revisions.current)
+            except Exception:  # a database hiccup must not end the poller
+                logger.warning("could not read the tenancy revision", exc_info=True)
+                continue
+            if revision != self._revision:
+                self._revision = revision
+                self.invalidate()
+            if time.monotonic() - flushed > 5:
+                flushed = time.monotonic()
+                self._flush_last_used()
+
+    def _flush_last_used(self) -> None:
+        if self._used:
+            used, self._used = self._used, {}
+            self.db.write_later(keys.touch_last_used, used)
