@@ -14,7 +14,7 @@ from tests.helpers import fake_pool, running_server
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path, threads=2, max_body_bytes=1024 * 1024)
+    return Settings(data_dir=tmp_path, threads=2, max_body_bytes=1024 * 1024, auth=False)
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ async def client(fake_app):
 @pytest.fixture(scope="session")
 def fake_server_url(tmp_path_factory) -> str:
     """A real HTTP server (uvicorn) in front of the fake engine, for the openai client."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("fake"), threads=2)
+    settings = Settings(data_dir=tmp_path_factory.mktemp("fake"), threads=2, auth=False)
     with running_server(create_app(settings, pool=fake_pool(token_delay=0.002))) as url:
         yield url
 
@@ -43,6 +43,6 @@ def fake_server_url(tmp_path_factory) -> str:
 def real_server_url(tmp_path_factory) -> str:
     """A real HTTP server with the real default models (SmolLM2 and MiniLM)."""
     threads = int(os.environ.get("MODELMINT_TEST_THREADS", "2"))
-    settings = Settings(data_dir=tmp_path_factory.mktemp("real"), threads=threads)
+    settings = Settings(data_dir=tmp_path_factory.mktemp("real"), threads=threads, auth=False)
     with running_server(create_app(settings)) as url:
         yield url

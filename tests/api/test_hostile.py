@@ -256,7 +256,9 @@ async def wide_client(tmp_path_factory):
     from modelmint.core.settings import Settings
 
     app = create_app(
-        Settings(data_dir=tmp_path_factory.mktemp("wide"), threads=2, max_body_bytes=1024 * 1024),
+        Settings(
+            data_dir=tmp_path_factory.mktemp("wide"), threads=2, max_body_bytes=1024**2, auth=False
+        ),
         pool=fake_pool(parallel=64),
     )
     async with app.router.lifespan_context(app):

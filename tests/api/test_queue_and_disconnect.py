@@ -22,7 +22,7 @@ BODY = {
 @pytest.fixture(scope="module")
 def slow_server(tmp_path_factory):
     pool = fake_pool(token_delay=0.05, parallel=1, max_queue=1)
-    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("q")), pool=pool)
+    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("q"), auth=False), pool=pool)
     with running_server(app) as url:
         yield url, pool.engines["fake-chat"]
 

@@ -77,7 +77,7 @@ def test_openai_client_through_a_modelmint_proxy(fake_server_url, tmp_path):
         upstream_model="fake-chat",
     )
     pool = ModelPool(Registry([spec]), {"proxied": UpstreamEngine(spec.base_url, "fake-chat")})
-    with running_server(create_app(Settings(data_dir=tmp_path), pool=pool)) as url:
+    with running_server(create_app(Settings(data_dir=tmp_path, auth=False), pool=pool)) as url:
         client = openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0)
         stream = client.chat.completions.create(
             model="proxied",

@@ -16,6 +16,7 @@ from modelmint.api.routes import health, openai
 from modelmint.core.settings import Settings
 from modelmint.runtime.pool import ModelPool, PoolOptions
 from modelmint.runtime.registry import Registry
+from modelmint.services.accounting import Accounting
 
 
 def build_pool(settings: Settings) -> ModelPool:
@@ -30,6 +31,7 @@ def build_pool(settings: Settings) -> ModelPool:
 def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
     """The app; it loads `pool` (built from `settings` when not given) on startup."""
     pool = pool or build_pool(settings)
+    accounting = Accounting.from_settings(settings)
     metrics = Metrics()
     metrics.watch_pool(
         lambda: {n: (e.stats().running, e.stats().waiting) for n, e in pool.engines.items()}
@@ -37,11 +39,15 @@ def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await pool.start()
+        await accounting.start()
         try:
-            yield
+            await pool.start()
+            try:
+                yield
+            finally:
+                await pool.close()
         finally:
-            await pool.close()
+            await accounting.close()
 
     app = FastAPI(
         title="modelmint",
@@ -49,7 +55,7 @@ def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
         summary="Real models behind an OpenAI-compatible API.",
         lifespan=lifespan,
     )
-    app.state.modelmint = AppState(settings=settings, pool=pool, metrics=metrics)
+    app.state.modelmint = AppState(settings, pool, metrics, accounting)
     install_error_handlers(app)
     app.include_router(openai.router)
     app.include_router(health.router)

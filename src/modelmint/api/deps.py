@@ -1,15 +1,17 @@
-"""FastAPI dependencies: the app's state, the request id and the caller's Principal."""
+"""FastAPI dependencies: the app's state, the request id and the calling account."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from modelmint.api.metrics import Metrics
+from modelmint.core.errors import PermissionDeniedError
 from modelmint.core.settings import Settings
-from modelmint.core.types import Principal
 from modelmint.runtime.pool import ModelPool
+from modelmint.services.accounting import Accounting
+from modelmint.tenancy.directory import Account
 
 
 @dataclass
@@ -17,6 +19,7 @@ class AppState:
     settings: Settings
     pool: ModelPool
     metrics: Metrics
+    accounting: Accounting
 
 
 def get_state(request: Request) -> AppState:
@@ -27,6 +30,18 @@ def get_request_id(request: Request) -> str:
     return request.scope.get("state", {}).get("request_id", "req_unknown")
 
 
-def get_principal(request: Request) -> Principal:
-    """Every caller is the local principal until API keys exist."""
-    return Principal.local()
+async def get_account(request: Request, state: AppState = Depends(get_state)) -> Account:
+    """The caller, from `Authorization: Bearer mm-...` (the local account without auth)."""
+    return await state.accounting.authenticate(request.headers.get("authorization"))
+
+
+def require_scope(scope: str):
+    async def check(account: Account = Depends(get_account)) -> Account:
+        if scope not in account.principal.scopes:
+            raise PermissionDeniedError(
+                f"This API key lacks the {scope!r} scope; use a key that has it.",
+                code="missing_scope",
+            )
+        return account
+
+    return check

@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -45,6 +46,34 @@ class Settings(BaseSettings):
         default=None, description="Only load these registry names (all when unset)."
     )
     log_level: str = "info"
+    # business layer
+    auth: bool = Field(
+        default=True, description="Require API keys; off (--no-auth) only on loopback."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db; "
+        "a SQLite file in the data dir when unset.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Share rate limits across replicas through this Redis."
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Secret that API keys are HMAC'd with; every replica needs the same. "
+        "Generated into the data dir when unset.",
+    )
+    usage_ledger: bool = Field(default=True, description="Record every request's usage.")
+    engine_cost_per_hour: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description="What an hour of each model's engine costs to run, in USD.",
+    )
+    default_engine_cost_per_hour: Decimal = Field(
+        default=Decimal("0.05"), ge=0, description="The hourly cost of engines not listed."
+    )
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'modelmint.db'}"
 
     @classmethod
     def settings_customise_sources(

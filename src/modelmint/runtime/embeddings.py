@@ -60,6 +60,9 @@ class SentenceTransformersEngine:
     def stats(self) -> EngineStats:
         return EngineStats(running=self.gate.running, waiting=self.gate.waiting)
 
+    def measure(self, request: GenerationRequest) -> tuple[int, int]:
+        return 0, 0
+
     def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
         raise InvalidRequestError(
             "This is an embedding model; use /v1/embeddings, or pick a chat model.",

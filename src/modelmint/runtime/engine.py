@@ -56,6 +56,7 @@ class GenerationRequest:
     # slots reserved for all choices of one API request together (see admission.py)
     reservation: Reservation | None = None
     meter: Meter = field(default_factory=Meter)
+    prompt_ids: list[int] | None = None  # set by engines that tokenize in `measure`
 
 
 @dataclass(slots=True)
@@ -116,6 +117,11 @@ class Engine(Protocol):
     def ready(self) -> bool: ...
 
     def stats(self) -> EngineStats: ...
+
+    def measure(self, request: GenerationRequest) -> tuple[int, int]:
+        """(prompt tokens, most new tokens) before generating: what a budget must hold.
+        Raises `ContextLengthExceededError` when they do not fit."""
+        ...
 
     def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]: ...
 

@@ -70,9 +70,8 @@ class FakeEngine:
             reply = list(reversed(prompt.split())) or ["nothing"]
         return prompt, reply
 
-    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
-        prompt, reply = self._prompt_and_reply(request)
-        prompt_tokens = self.count_tokens(prompt)
+    def measure(self, request: GenerationRequest) -> tuple[int, int]:
+        prompt_tokens = self.count_tokens(self._prompt_and_reply(request)[0])
         max_tokens = request.params.max_tokens or (self.context_length - prompt_tokens)
         if prompt_tokens + max_tokens > self.context_length:
             raise ContextLengthExceededError(
@@ -81,6 +80,11 @@ class FakeEngine:
                 "the prompt or lower max_tokens.",
                 param="max_tokens",
             )
+        return prompt_tokens, max_tokens
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
+        prompt_tokens, max_tokens = self.measure(request)
+        _, reply = self._prompt_and_reply(request)
         meter = request.meter
         meter.prompt_tokens = prompt_tokens
         async with self.gate.slot(request.reservation):

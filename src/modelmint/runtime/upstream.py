@@ -96,6 +96,16 @@ class UpstreamEngine:
     def stats(self) -> EngineStats:
         return EngineStats(running=self.gate.running, waiting=self.gate.waiting)
 
+    def measure(self, request: GenerationRequest) -> tuple[int, int]:
+        """An estimate (the upstream tokenizes): about 3 characters a token, plus framing."""
+        if request.messages is not None:
+            chars = sum(len(str(m.get("content") or "")) + 16 for m in request.messages)
+        else:
+            chars = len(request.prompt or "")
+        prompt_tokens = chars // 3 + 1
+        asked = request.params.max_tokens
+        return prompt_tokens, asked or max(1, self.context_length - prompt_tokens)
+
     async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
         chat = request.messages is not None
         body = {"model": self.model, "stream": True, "stream_options": {"include_usage": True}}

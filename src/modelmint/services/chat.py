@@ -14,16 +14,18 @@ from modelmint.core.types import Principal, Usage
 from modelmint.runtime.engine import Finished, GenerationRequest, TextDelta, TokenLogprob
 from modelmint.runtime.pool import ModelPool
 from modelmint.runtime.registry import ModelSpec
+from modelmint.services.accounting import Accounting
 from modelmint.services.generation import (
     Choice,
     Collected,
     GenerationRun,
     Timing,
-    open_choices,
+    admit_and_open,
     sampling_params,
 )
 from modelmint.services.ids import object_id
 from modelmint.services.schemas import ChatCompletionRequest
+from modelmint.tenancy.directory import Account
 
 
 def check_model_allowed(principal: Principal, spec: ModelSpec) -> None:
@@ -145,10 +147,16 @@ def _delta(
 
 
 async def open_chat(
-    pool: ModelPool, principal: Principal, request: ChatCompletionRequest, request_id: str
+    pool: ModelPool,
+    accounting: Accounting,
+    account: Account,
+    request: ChatCompletionRequest,
+    request_id: str,
 ) -> ChatRun:
     timing = Timing()
     spec, engine = pool.get(request.model)
-    check_model_allowed(principal, spec)
-    choices = await open_choices(engine, _engine_requests(spec, request, request_id))
-    return ChatRun(spec, request, request_id, choices, timing)
+    check_model_allowed(account.principal, spec)
+    requests = _engine_requests(spec, request, request_id)
+    where = (spec.name, "chat.completions", request_id)
+    ticket, choices = await admit_and_open(accounting, account, engine, requests, where)
+    return ChatRun(spec, request, request_id, choices, timing, ticket)

@@ -10,19 +10,21 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from modelmint.core.errors import UnsupportedParameterError
-from modelmint.core.types import Principal, Usage
+from modelmint.core.types import Usage
 from modelmint.runtime.engine import Finished, GenerationRequest, TextDelta, TokenLogprob
 from modelmint.runtime.pool import ModelPool
+from modelmint.services.accounting import Accounting
 from modelmint.services.chat import check_model_allowed
 from modelmint.services.generation import (
     Choice,
     GenerationRun,
     Timing,
-    open_choices,
+    admit_and_open,
     sampling_params,
 )
 from modelmint.services.ids import object_id
 from modelmint.services.schemas import CompletionRequest
+from modelmint.tenancy.directory import Account
 
 
 def legacy_logprobs(entries: list[TokenLogprob], offset: int) -> dict[str, Any]:
@@ -99,7 +101,11 @@ class CompletionRun(GenerationRun):
 
 
 async def open_completion(
-    pool: ModelPool, principal: Principal, request: CompletionRequest, request_id: str
+    pool: ModelPool,
+    accounting: Accounting,
+    account: Account,
+    request: CompletionRequest,
+    request_id: str,
 ) -> CompletionRun:
     if request.echo and request.logprobs is not None:
         raise UnsupportedParameterError(
@@ -109,7 +115,7 @@ async def open_completion(
         )
     timing = Timing()
     spec, engine = pool.get(request.model)
-    check_model_allowed(principal, spec)
+    check_model_allowed(account.principal, spec)
     requests = []
     for prompt in request.prompts():
         for i in range(request.n):
@@ -123,5 +129,8 @@ async def open_completion(
             if params.seed is not None:
                 params.seed += i
             requests.append(GenerationRequest(params=params, prompt=prompt, request_id=request_id))
-    choices = await open_choices(engine, requests, per_prompt=request.n)
-    return CompletionRun(spec, request, request_id, choices, timing)
+    where = (spec.name, "completions", request_id)
+    ticket, choices = await admit_and_open(
+        accounting, account, engine, requests, where, per_prompt=request.n
+    )
+    return CompletionRun(spec, request, request_id, choices, timing, ticket)

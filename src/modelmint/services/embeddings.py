@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import base64
+import time
 from typing import Any
 
 import numpy as np
 
 from modelmint.core.errors import InvalidRequestError
-from modelmint.core.types import Principal, Usage
+from modelmint.core.types import Usage
 from modelmint.runtime.pool import ModelPool
+from modelmint.services.accounting import Accounting, Size, Used
 from modelmint.services.chat import check_model_allowed
 from modelmint.services.schemas import EmbeddingRequest
+from modelmint.tenancy.directory import Account
 
 
 def _encode(vector: list[float], encoding_format: str) -> list[float] | str:
@@ -21,14 +24,29 @@ def _encode(vector: list[float], encoding_format: str) -> list[float] | str:
 
 
 async def create_embeddings(
-    pool: ModelPool, principal: Principal, request: EmbeddingRequest
+    pool: ModelPool,
+    accounting: Accounting,
+    account: Account,
+    request: EmbeddingRequest,
+    request_id: str,
 ) -> tuple[dict[str, Any], Usage]:
     spec, engine = pool.get(request.model)
-    check_model_allowed(principal, spec)
+    check_model_allowed(account.principal, spec)
     texts = request.inputs()
     if any(not text for text in texts):
         raise InvalidRequestError("input must not contain empty strings.", param="input")
-    result = await engine.embed(texts)
+    estimate = sum(len(text) // 3 + 2 for text in texts)  # the model counts exactly below
+    ticket = await accounting.admit(
+        account, spec.name, "embeddings", request_id, [Size(estimate, 0)]
+    )
+    started = time.perf_counter()
+    try:
+        result = await engine.embed(texts)
+    except BaseException:
+        ticket.settle_later(Used(Usage()), "error")
+        raise
+    used = Used(Usage(result.prompt_tokens, 0), time.perf_counter() - started)
+    await ticket.settle(used)
     width = len(result.vectors[0]) if result.vectors else 0
     if request.dimensions is not None and request.dimensions != width:
         raise InvalidRequestError(

@@ -19,11 +19,14 @@ from modelmint.runtime.engine import (
     Finished,
     GenerationEvent,
     GenerationRequest,
+    Meter,
     SamplingParams,
     TextDelta,
     TokenLogprob,
 )
 from modelmint.runtime.registry import ModelSpec
+from modelmint.services.accounting import Accounting, Size, Ticket, Used
+from modelmint.tenancy.directory import Account
 
 SAMPLING_KEYS = (
     "temperature",
@@ -77,9 +80,11 @@ class Choice:
         stream: AsyncIterator[GenerationEvent],
         first: GenerationEvent | None,
         prompt_group: int = 0,
+        meter: Meter | None = None,
     ) -> None:
         self.index = index
         self.prompt_group = prompt_group
+        self.meter = meter or Meter()
         self._stream = stream
         self._first: GenerationEvent | None = first
         self.finished: Finished | None = None
@@ -126,8 +131,30 @@ async def open_choices(
         if reservation is not None:
             reservation.release_unused()
     firsts += [None] * (len(streams) - now)
-    pairs = zip(streams, firsts, strict=True)
-    return [Choice(i, s, f, i // per_prompt) for i, (s, f) in enumerate(pairs)]  # type: ignore[arg-type]
+    return [
+        Choice(i, stream, first, i // per_prompt, request.meter)  # type: ignore[arg-type]
+        for i, (stream, first, request) in enumerate(zip(streams, firsts, requests, strict=True))
+    ]
+
+
+async def admit_and_open(
+    accounting: Accounting,
+    account: Account,
+    engine: Engine,
+    requests: list[GenerationRequest],
+    where: tuple[str, str, str],
+    per_prompt: int = 1,
+) -> tuple[Ticket, list[Choice]]:
+    """Limits and budget first (for the worst case), then the generations.
+    `where` is (model, endpoint, request id)."""
+    sizes = [Size(*engine.measure(request)) for request in requests]
+    ticket = await accounting.admit(account, *where, sizes)
+    try:
+        choices = await open_choices(engine, requests, per_prompt)
+    except BaseException:
+        ticket.settle_later(Used(Usage()), "error")
+        raise
+    return ticket, choices
 
 
 async def merge(choices: list[Choice]) -> AsyncIterator[tuple[Choice, GenerationEvent]]:
@@ -194,6 +221,7 @@ class GenerationRun:
     request_id: str
     choices: list[Choice]
     timing: Timing
+    ticket: Ticket | None = None
     created: int = field(default_factory=lambda: int(time.time()))
 
     @property
@@ -212,6 +240,57 @@ class GenerationRun:
                 self.timing.mark_token()
             yield choice, event
         self.timing.finished = time.perf_counter()
+
+    def used(self) -> Used:
+        """What the engine produced so far, from the meters (also for a cut-off run)."""
+        prompts = {c.prompt_group: c.meter.prompt_tokens for c in self.choices}
+        usage = Usage(sum(prompts.values()), sum(c.meter.completion_tokens for c in self.choices))
+        compute = sum(c.meter.compute_seconds for c in self.choices)
+        return Used(usage, compute, self.timing.time_to_first_token)
+
+    def chunks(self) -> AsyncIterator[dict[str, Any]]:
+        raise NotImplementedError
+
+    async def response(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def billed_chunks(self) -> AsyncIterator[dict[str, Any]]:
+        """`chunks()`, with the ledger committed before the last chunk goes out. A stream
+        the client cuts off is billed for what the engine produced."""
+        last = None
+        try:
+            async for chunk in self.chunks():
+                if last is not None:
+                    yield last
+                last = chunk
+            if self.ticket is not None:
+                await self.ticket.settle(self.used())
+        except (GeneratorExit, asyncio.CancelledError):
+            self._abandon("cancelled")
+            raise
+        except BaseException:
+            self._abandon("error")
+            raise
+        if last is not None:
+            yield last
+
+    async def billed_response(self) -> dict[str, Any]:
+        """`response()`, returned only once its ledger row is committed."""
+        try:
+            result = await self.response()
+        except asyncio.CancelledError:
+            self._abandon("cancelled")
+            raise
+        except BaseException:
+            self._abandon("error")
+            raise
+        if self.ticket is not None:
+            await self.ticket.settle(self.used())
+        return result
+
+    def _abandon(self, status: str) -> None:
+        if self.ticket is not None:
+            self.ticket.settle_later(self.used(), status)
 
     async def collect(self) -> Collected:
         """Run every choice to the end: its whole text and log-probabilities."""

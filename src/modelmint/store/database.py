@@ -27,10 +27,6 @@ T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def default_url(data_dir: Path) -> str:
-    return f"sqlite:///{data_dir / 'modelmint.db'}"
-
-
 class Database:
     def __init__(self, url: str, readers: int = 4) -> None:
         self.url = url

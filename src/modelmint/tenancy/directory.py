@@ -100,6 +100,10 @@ class Directory:
         self._used[account.key.id] = now
         return account
 
+    @property
+    def revision(self) -> int:
+        return self._revision
+
     def invalidate(self) -> None:
         self._cache.clear()
 

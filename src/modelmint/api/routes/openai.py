@@ -7,14 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from modelmint.api.deps import AppState, get_principal, get_request_id, get_state
+from modelmint.api.deps import AppState, get_request_id, get_state, require_scope
 from modelmint.api.sse import sse_response
-from modelmint.core.types import Principal
 from modelmint.services.chat import ChatRun, open_chat
 from modelmint.services.completions import CompletionRun, open_completion
 from modelmint.services.embeddings import create_embeddings
 from modelmint.services.models import get_model, list_models
 from modelmint.services.schemas import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
+from modelmint.tenancy.directory import Account
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -29,10 +29,11 @@ async def _respond(run: ChatRun | CompletionRun, stream: bool, state: AppState) 
             run.timing.time_per_output_token(usage.completion_tokens),
         )
 
+    headers = run.ticket.headers if run.ticket else {}
     if stream:
-        return sse_response(run.chunks(), record, headers={"X-Accel-Buffering": "no"})
+        return sse_response(run.billed_chunks(), record, {"X-Accel-Buffering": "no", **headers})
     try:
-        return JSONResponse(await run.response())
+        return JSONResponse(await run.billed_response(), headers=headers)
     finally:
         record()
 
@@ -41,10 +42,10 @@ async def _respond(run: ChatRun | CompletionRun, stream: bool, state: AppState) 
 async def chat_completions(
     body: ChatCompletionRequest,
     state: AppState = Depends(get_state),
-    principal: Principal = Depends(get_principal),
+    account: Account = Depends(require_scope("inference")),
     request_id: str = Depends(get_request_id),
 ) -> Any:
-    run = await open_chat(state.pool, principal, body, request_id)
+    run = await open_chat(state.pool, state.accounting, account, body, request_id)
     return await _respond(run, body.stream, state)
 
 
@@ -52,10 +53,10 @@ async def chat_completions(
 async def completions(
     body: CompletionRequest,
     state: AppState = Depends(get_state),
-    principal: Principal = Depends(get_principal),
+    account: Account = Depends(require_scope("inference")),
     request_id: str = Depends(get_request_id),
 ) -> Any:
-    run = await open_completion(state.pool, principal, body, request_id)
+    run = await open_completion(state.pool, state.accounting, account, body, request_id)
     return await _respond(run, body.stream, state)
 
 
@@ -63,9 +64,12 @@ async def completions(
 async def embeddings(
     body: EmbeddingRequest,
     state: AppState = Depends(get_state),
-    principal: Principal = Depends(get_principal),
+    account: Account = Depends(require_scope("inference")),
+    request_id: str = Depends(get_request_id),
 ) -> Any:
-    result, usage = await create_embeddings(state.pool, principal, body)
+    result, usage = await create_embeddings(
+        state.pool, state.accounting, account, body, request_id
+    )
     state.metrics.observe_generation(result["model"], usage, None, None)
     return result
 

@@ -95,6 +95,12 @@ class LlamaCppEngine:
             tokens = self.model.tokenize(request.prompt or "", add_special=True, parse_special=True)
         return tokens or [self.model.bos]
 
+    def measure(self, request: GenerationRequest) -> tuple[int, int]:
+        if request.prompt_ids is None:
+            request.prompt_ids = self.tokenize_request(request)
+        prompt_tokens = len(request.prompt_ids)
+        return prompt_tokens, self._max_new_tokens(prompt_tokens, request.params.max_tokens)
+
     def _max_new_tokens(self, prompt_tokens: int, asked: int | None) -> int:
         room = self.context_length - prompt_tokens
         if asked is None and room > 0:
@@ -113,8 +119,8 @@ class LlamaCppEngine:
         if self.scheduler is None:
             raise InvalidRequestError("The model is not loaded yet.")
         params = request.params
-        prompt = self.tokenize_request(request)
-        max_new = self._max_new_tokens(len(prompt), params.max_tokens)
+        _, max_new = self.measure(request)
+        prompt = request.prompt_ids or []
         grammar = grammar_for(params)
         async with self.gate.slot(request.reservation):
             loop = asyncio.get_running_loop()

@@ -1,0 +1,332 @@
+"""The business work around each request: who calls, may they, and what it cost.
+
+`admit` runs before generation: rate limits (RPM, TPM per key and org), the org's
+concurrency cap, and a budget hold for the worst case. `Ticket.settle` runs after it,
+before the response's last byte: the ledger row, the real price, the unused tokens
+given back. A cancelled or failed request settles what it produced without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from modelmint.billing import ledger
+from modelmint.billing.money import tokens_price, usd_to_nanos
+from modelmint.billing.prices import Price, PriceBook
+from modelmint.billing.ratelimit import (
+    Bucket,
+    Decision,
+    InProcessLimiter,
+    RateLimiter,
+    format_reset,
+)
+from modelmint.billing.redis_limits import RedisLimiter
+from modelmint.core.errors import AuthenticationError, RateLimitError
+from modelmint.core.ids import month_of, utcnow
+from modelmint.core.settings import Settings
+from modelmint.core.types import Principal, Usage
+from modelmint.store.database import Database
+from modelmint.tenancy.directory import Account, Directory
+from modelmint.tenancy.orgs import LOCAL_ORG, OrgRecord
+from modelmint.tenancy.plans import all_prices
+from modelmint.tenancy.secret import load_secret
+
+logger = logging.getLogger(__name__)
+
+
+class QuotaExceededError(RateLimitError):
+    type = "insufficient_quota"
+    code = "insufficient_quota"
+
+
+@dataclass(frozen=True, slots=True)
+class Used:
+    """What a request used, as its generations' meters tell it."""
+
+    usage: Usage
+    compute_seconds: float = 0.0
+    time_to_first_token: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    """One generation's worst case: its prompt and the most it may add."""
+
+    prompt_tokens: int
+    max_new_tokens: int
+
+
+def local_account() -> Account:
+    org = OrgRecord(LOCAL_ORG, "local", datetime(2000, 1, 1), None, None)
+    return Account(org, None, None, Principal.local())
+
+
+@dataclass
+class Ticket:
+    accounting: Accounting
+    account: Account
+    request_id: str
+    model: str
+    endpoint: str
+    price: Price
+    hold: ledger.Hold | None
+    token_buckets: list[Bucket]
+    held_tokens: int
+    headers: dict[str, str]
+    started: float = field(default_factory=time.perf_counter)
+    created_at: datetime = field(default_factory=utcnow)
+    settled: bool = False
+
+    def _entry(self, used: Used, status: str) -> ledger.LedgerEntry:
+        key = self.account.key
+        plan = self.account.plan
+        return ledger.LedgerEntry(
+            request_id=self.request_id,
+            created_at=self.created_at,
+            month=month_of(self.created_at),
+            org_id=self.account.org.id,
+            key_id=key.id if key else None,
+            model=self.model,
+            endpoint=self.endpoint,
+            status=status,
+            prompt_tokens=used.usage.prompt_tokens,
+            completion_tokens=used.usage.completion_tokens,
+            latency_ms=(time.perf_counter() - self.started) * 1000,
+            ttft_ms=None if used.time_to_first_token is None else used.time_to_first_token * 1000,
+            compute_seconds=used.compute_seconds,
+            cost_nanos=self.accounting.cost_nanos(self.model, used.compute_seconds),
+            price=self.price,
+            included_tokens=plan.included_tokens if plan else 0,
+            key_counted=bool(key and (key.spend_limit_nanos or key.token_limit)),
+        )
+
+    async def settle(self, used: Used, status: str = "ok") -> None:
+        """Write the ledger row and wait for the commit (call before the last byte)."""
+        if self.settled:
+            return
+        self.settled = True
+        entry = self._entry(used, status)
+        self.accounting.finish(self, used.usage.total_tokens)
+        if self.accounting.ledger_enabled:
+            await self.accounting.db.write(ledger.settle, entry, self.hold)
+
+    def settle_later(self, used: Used, status: str) -> None:
+        """Like `settle`, without waiting: for requests being cancelled or failing."""
+        if self.settled:
+            return
+        self.settled = True
+        entry = self._entry(used, status)
+        self.accounting.finish(self, used.usage.total_tokens)
+        if self.accounting.ledger_enabled and used.usage.total_tokens:
+            self.accounting.db.write_later(ledger.settle, entry, self.hold)
+        elif self.hold is not None:
+            self.accounting.db.write_later(ledger.release, self.hold)
+
+
+class Accounting:
+    def __init__(
+        self,
+        db: Database,
+        directory: Directory | None,
+        limiter: RateLimiter,
+        *,
+        costs_per_hour: dict[str, Decimal],
+        default_cost_per_hour: Decimal,
+        ledger_enabled: bool = True,
+    ) -> None:
+        self.db = db
+        self.directory = directory
+        self.limiter = limiter
+        self.ledger_enabled = ledger_enabled
+        self._costs = {k: usd_to_nanos(v) for k, v in costs_per_hour.items()}
+        self._default_cost = usd_to_nanos(default_cost_per_hour)
+        self._prices = PriceBook([])
+        self._prices_revision = -2
+        self._running: Counter[str] = Counter()
+        self._background: set[asyncio.Task] = set()
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.directory is not None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Accounting:
+        db = Database(settings.resolved_database_url())
+        directory = None
+        if settings.auth:
+            configured = settings.secret_key.get_secret_value() if settings.secret_key else None
+            directory = Directory(db, load_secret(settings.data_dir, configured))
+        limiter: RateLimiter = (
+            RedisLimiter(settings.redis_url) if settings.redis_url else InProcessLimiter()
+        )
+        return cls(
+            db,
+            directory,
+            limiter,
+            costs_per_hour=settings.engine_cost_per_hour,
+            default_cost_per_hour=settings.default_engine_cost_per_hour,
+            ledger_enabled=settings.usage_ledger,
+        )
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.db.migrate)
+        if self.directory is not None:
+            await self.directory.start()
+        await self._refresh_prices()
+
+    async def close(self) -> None:
+        if self.directory is not None:
+            await self.directory.close()
+        await self.limiter.close()
+        await asyncio.to_thread(self.db.close)
+
+    async def authenticate(self, authorization: str | None) -> Account:
+        if self.directory is None:
+            return local_account()
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError(
+                "You didn't provide an API key. Send it as 'Authorization: Bearer mm-...'; "
+                "create one with `modelmint keys create`."
+            )
+        return await self.directory.authenticate(token.strip())
+
+    async def _refresh_prices(self) -> None:
+        revision = self.directory.revision if self.directory else 0
+        if revision != self._prices_revision:
+            self._prices = PriceBook(await self.db.read(all_prices))
+            self._prices_revision = revision
+
+    def cost_nanos(self, model: str, compute_seconds: float) -> int:
+        per_hour = self._costs.get(model, self._default_cost)
+        return round(per_hour * compute_seconds / 3600)
+
+    async def admit(
+        self, account: Account, model: str, endpoint: str, request_id: str, sizes: list[Size]
+    ) -> Ticket:
+        """Check limits and hold the worst case; raises 429s that say which limit."""
+        await self._refresh_prices()
+        plan = account.plan
+        now = utcnow()
+        price = self._prices.price(plan.id if plan else None, model, now)
+        prompt = sum(s.prompt_tokens for s in sizes)
+        new = sum(s.max_new_tokens for s in sizes)
+        buckets = _buckets(account, prompt + new)
+        decision = await self.limiter.take(buckets) if buckets else Decision(True, [])
+        headers = _headers(decision)
+        if not decision.allowed:
+            raise _rate_limited(decision, headers)
+        org_id = account.org.id
+        if plan is not None and self._running[org_id] >= plan.max_concurrent:
+            await self._give_back(buckets, prompt + new)
+            raise RateLimitError(
+                f"Your organization already has {plan.max_concurrent} requests running, the "
+                "most its plan allows at once. Wait for one to finish, or upgrade the plan.",
+                headers={"Retry-After": "1", **headers},
+            )
+        worst = tokens_price(prompt, price.input_nanos_per_mtok) + tokens_price(
+            new, price.output_nanos_per_mtok
+        )
+        held = await self._hold(account, month_of(now), worst, prompt + new)
+        if isinstance(held, ledger.Limit):
+            await self._give_back(buckets, prompt + new)
+            raise QuotaExceededError(
+                f"You exceeded your current quota: this request could cost up to "
+                f"{worst / 1e9:.6f} USD ({prompt + new} tokens), which would pass "
+                f"{held.describe()}. Lower max_tokens, or raise the limit.",
+                headers=headers,
+            )
+        self._running[org_id] += 1
+        tpm = [b for b in buckets if b.key.startswith("tpm:")]
+        return Ticket(
+            self, account, request_id, model, endpoint, price, held, tpm, prompt + new, headers
+        )
+
+    async def _hold(self, account: Account, month: str, nanos: int, tokens: int):
+        limits = _limits(account)
+        if not limits:
+            return None
+        return await self.db.write(ledger.hold, month, limits, nanos, tokens)
+
+    async def _give_back(self, buckets: list[Bucket], tokens: int) -> None:
+        for bucket in buckets:
+            amount = tokens if bucket.key.startswith("tpm:") else 1
+            await self.limiter.give_back(bucket, amount)
+
+    def finish(self, ticket: Ticket, used_tokens: int) -> None:
+        org_id = ticket.account.org.id
+        self._running[org_id] -= 1
+        if self._running[org_id] <= 0:
+            del self._running[org_id]
+        unused = max(0, ticket.held_tokens - used_tokens)
+        if unused and ticket.token_buckets:
+            for bucket in ticket.token_buckets:
+                task = asyncio.get_running_loop().create_task(
+                    self.limiter.give_back(bucket, unused)
+                )
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+
+def _limits(account: Account) -> list[ledger.Limit]:
+    limits = []
+    org, key = account.org, account.key
+    if org.spend_limit_nanos is not None or org.token_limit is not None:
+        limits.append(ledger.Limit(org.id, "organization", org.spend_limit_nanos, org.token_limit))
+    if key is not None and (key.spend_limit_nanos is not None or key.token_limit is not None):
+        limits.append(ledger.Limit(key.id, "API key", key.spend_limit_nanos, key.token_limit))
+    return limits
+
+
+def _buckets(account: Account, tokens: int) -> list[Bucket]:
+    buckets = []
+    if account.plan is not None:
+        org = account.org.id
+        buckets += [
+            Bucket(f"rpm:{org}", account.plan.rpm, 1),
+            Bucket(f"tpm:{org}", account.plan.tpm, tokens),
+        ]
+    key = account.key
+    if key is not None and key.rpm:
+        buckets.append(Bucket(f"rpm:{key.id}", key.rpm, 1))
+    if key is not None and key.tpm:
+        buckets.append(Bucket(f"tpm:{key.id}", key.tpm, tokens))
+    return buckets
+
+
+def _headers(decision: Decision) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for kind, name in (("rpm:", "requests"), ("tpm:", "tokens")):
+        states = [s for s in decision.states if s.bucket.key.startswith(kind)]
+        if not states:
+            continue
+        tightest = min(states, key=lambda s: s.remaining)
+        headers[f"x-ratelimit-limit-{name}"] = str(tightest.bucket.limit)
+        headers[f"x-ratelimit-remaining-{name}"] = str(tightest.remaining)
+        headers[f"x-ratelimit-reset-{name}"] = format_reset(tightest.reset_seconds)
+    return headers
+
+
+def _rate_limited(decision: Decision, headers: dict[str, str]) -> RateLimitError:
+    blocked = decision.blocked
+    assert blocked is not None
+    what = "requests" if blocked.key.startswith("rpm:") else "tokens"
+    owner = "API key" if blocked.key.split(":", 1)[1].startswith("key_") else "organization"
+    retry = max(1, int(decision.retry_after + 0.999))
+    if what == "tokens" and blocked.amount > blocked.limit:
+        message = (
+            f"This request needs up to {blocked.amount} tokens but the {owner}'s limit is "
+            f"{blocked.limit} tokens per minute. Lower max_tokens or shorten the prompt."
+        )
+    else:
+        message = (
+            f"Rate limit reached for {what} per minute on your {owner}: limit "
+            f"{blocked.limit}. Retry in {retry}s."
+        )
+    return RateLimitError(message, headers={"Retry-After": str(retry), **headers})
