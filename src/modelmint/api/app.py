@@ -12,7 +12,7 @@ from modelmint.api.deps import AppState
 from modelmint.api.errors import install_error_handlers
 from modelmint.api.metrics import Metrics
 from modelmint.api.middleware import RequestContextMiddleware
-from modelmint.api.routes import health, openai
+from modelmint.api.routes import admin, health, openai
 from modelmint.core.settings import Settings
 from modelmint.runtime.pool import ModelPool, PoolOptions
 from modelmint.runtime.registry import Registry
@@ -59,6 +59,7 @@ def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(openai.router)
     app.include_router(health.router)
+    app.include_router(admin.router)
     app.add_middleware(
         RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics
     )

@@ -24,8 +24,21 @@ def serve(
     config_file: Path = ConfigOption,
     data_dir: Path = DataDirOption,
     log_level: str = typer.Option(None, "--log-level", help="debug, info, warning or error."),
+    no_auth: bool = typer.Option(
+        False,
+        "--no-auth",
+        help="Serve without API keys (local use only: refuses a non-loopback --host).",
+    ),
+    database_url: str = typer.Option(
+        None, "--database-url", help="SQLAlchemy URL (default: SQLite in the data dir)."
+    ),
+    redis_url: str = typer.Option(
+        None, "--redis-url", help="Redis URL, to share rate limits across replicas."
+    ),
 ) -> None:
     """Serve the models in the registry over an OpenAI-compatible HTTP API.
+
+    API keys are required unless --no-auth; make the first with `modelmint admin init`.
 
     Example: modelmint serve --port 8000 --threads 2
     """
@@ -43,6 +56,9 @@ def serve(
         config_file=config_file,
         data_dir=data_dir,
         log_level=log_level,
+        auth=False if no_auth else None,
+        database_url=database_url,
+        redis_url=redis_url,
     )
     configure_logging(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -6,11 +6,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -72,6 +73,15 @@ class Settings(BaseSettings):
         default=Decimal("0.05"), ge=0, description="The hourly cost of engines not listed."
     )
 
+    @model_validator(mode="after")
+    def _no_open_server_without_auth(self) -> Settings:
+        if not self.auth and not _is_loopback(self.host):
+            raise ValueError(
+                f"auth is off, so the server must bind a loopback address, not {self.host!r}; "
+                "turn auth on (create a key with `modelmint admin init`) or use --host 127.0.0.1"
+            )
+        return self
+
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'modelmint.db'}"
 
@@ -89,6 +99,15 @@ class Settings(BaseSettings):
         if config_file is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         return tuple(sources)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _config_file_from(*sources: PydanticBaseSettingsSource) -> Path | None:

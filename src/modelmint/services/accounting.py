@@ -136,11 +136,13 @@ class Accounting:
         directory: Directory | None,
         limiter: RateLimiter,
         *,
+        secret: bytes,
         costs_per_hour: dict[str, Decimal],
         default_cost_per_hour: Decimal,
         ledger_enabled: bool = True,
     ) -> None:
         self.db = db
+        self.secret = secret
         self.directory = directory
         self.limiter = limiter
         self.ledger_enabled = ledger_enabled
@@ -158,10 +160,9 @@ class Accounting:
     @classmethod
     def from_settings(cls, settings: Settings) -> Accounting:
         db = Database(settings.resolved_database_url())
-        directory = None
-        if settings.auth:
-            configured = settings.secret_key.get_secret_value() if settings.secret_key else None
-            directory = Directory(db, load_secret(settings.data_dir, configured))
+        configured = settings.secret_key.get_secret_value() if settings.secret_key else None
+        secret = load_secret(settings.data_dir, configured)
+        directory = Directory(db, secret) if settings.auth else None
         limiter: RateLimiter = (
             RedisLimiter(settings.redis_url) if settings.redis_url else InProcessLimiter()
         )
@@ -169,6 +170,7 @@ class Accounting:
             db,
             directory,
             limiter,
+            secret=secret,
             costs_per_hour=settings.engine_cost_per_hour,
             default_cost_per_hour=settings.default_engine_cost_per_hour,
             ledger_enabled=settings.usage_ledger,

@@ -1,0 +1,148 @@
+"""`/admin/...`: orgs, keys, plans, prices, subscriptions, usage and invoices.
+
+Every endpoint needs a key with the `admin` scope. The work happens in
+`services.admin`, on the database's writer (changes) or a reader (reports).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy.exc import IntegrityError
+
+from modelmint.api.deps import AppState, get_state, require_scope
+from modelmint.core.errors import InvalidRequestError, NotFoundError
+from modelmint.services import admin
+from modelmint.tenancy.directory import Account
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+ADMIN = Depends(require_scope("admin"))
+MONTH = Query(default=None, pattern=r"^\d{4}-\d{2}$", description="e.g. 2026-11; now if unset")
+
+
+def _actor(account: Account) -> str:
+    return account.key.id if account.key else "local"
+
+
+async def _write(state: AppState, fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return await state.accounting.db.write(fn, *args)
+    except LookupError as exc:
+        raise NotFoundError(str(exc).strip("'\"")) from exc
+    except (ValueError, IntegrityError) as exc:
+        raise InvalidRequestError(str(exc).splitlines()[0]) from exc
+
+
+async def _read(state: AppState, fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return await state.accounting.db.read(fn, *args)
+    except LookupError as exc:
+        raise NotFoundError(str(exc).strip("'\"")) from exc
+    except ValueError as exc:
+        raise InvalidRequestError(str(exc)) from exc
+
+
+@router.post("/orgs", status_code=201, summary="Create an organization on a plan")
+async def create_org(
+    body: admin.OrgCreate, state: AppState = Depends(get_state), account: Account = ADMIN
+) -> Any:
+    return await _write(state, admin.create_org, body, _actor(account))
+
+
+@router.get("/orgs", summary="List organizations")
+async def list_orgs(state: AppState = Depends(get_state), account: Account = ADMIN) -> Any:
+    return {"data": await _read(state, admin.list_orgs)}
+
+
+@router.patch("/orgs/{org}/limits", summary="Set an organization's monthly budgets")
+async def set_limits(
+    org: str, body: admin.OrgLimits, state: AppState = Depends(get_state), account: Account = ADMIN
+) -> Any:
+    return await _write(state, admin.set_org_limits, org, body, _actor(account))
+
+
+@router.post("/orgs/{org}/subscriptions", status_code=201, summary="Move an org to a plan")
+async def subscribe(
+    org: str, body: admin.Subscribe, state: AppState = Depends(get_state), account: Account = ADMIN
+) -> Any:
+    return await _write(state, admin.subscribe, org, body, _actor(account))
+
+
+@router.post("/keys", status_code=201, summary="Create an API key (shown this once)")
+async def create_key(
+    body: admin.KeyCreate, state: AppState = Depends(get_state), account: Account = ADMIN
+) -> Any:
+    secret = state.accounting.secret
+    return await _write(state, admin.create_key, secret, body, _actor(account))
+
+
+@router.get("/keys", summary="List API keys (never the keys themselves)")
+async def list_keys(
+    org: str | None = None, state: AppState = Depends(get_state), account: Account = ADMIN
+) -> Any:
+    return {"data": await _read(state, admin.list_keys, org)}
+
+
+@router.post("/keys/{key_id}/revoke", summary="Revoke a key on every replica within a second")
+async def revoke_key(
+    key_id: str, state: AppState = Depends(get_state), account: Account = ADMIN
+) -> Any:
+    return await _write(state, admin.revoke_key, key_id, _actor(account))
+
+
+@router.post("/plans", status_code=201, summary="Create a plan with its prices")
+async def create_plan(
+    body: admin.PlanCreate, state: AppState = Depends(get_state), account: Account = ADMIN
+) -> Any:
+    return await _write(state, admin.create_plan, body, _actor(account))
+
+
+@router.get("/plans", summary="List plans")
+async def list_plans(state: AppState = Depends(get_state), account: Account = ADMIN) -> Any:
+    return {"data": await _read(state, admin.list_plans)}
+
+
+@router.post("/plans/{plan}/prices", status_code=201, summary="Change a price from a date")
+async def change_price(
+    plan: str,
+    body: admin.PriceChange,
+    state: AppState = Depends(get_state),
+    account: Account = ADMIN,
+) -> Any:
+    return await _write(state, admin.change_price, plan, body, _actor(account))
+
+
+@router.get("/usage", summary="Usage, revenue, serving cost and margin for a month")
+async def usage(
+    month: str | None = MONTH,
+    by: Literal["model", "org", "key"] = "model",
+    org: str | None = None,
+    state: AppState = Depends(get_state),
+    account: Account = ADMIN,
+) -> Any:
+    return await _read(state, admin.usage, month, by, org)
+
+
+@router.get("/invoices/{org}", summary="An org's invoice for a month (JSON or CSV)")
+async def invoice(
+    org: str,
+    month: str | None = MONTH,
+    format: Literal["json", "csv"] = "json",
+    state: AppState = Depends(get_state),
+    account: Account = ADMIN,
+) -> Any:
+    built = await _write(state, admin.invoice, org, month)
+    if format == "csv":
+        return PlainTextResponse(built.to_csv(), media_type="text/csv")
+    return JSONResponse(built.to_dict())
+
+
+@router.post("/invoices/{org}/{month}/finalize", summary="Freeze a past month's invoice")
+async def finalize(
+    org: str, month: str, state: AppState = Depends(get_state), account: Account = ADMIN
+) -> Any:
+    final = await _write(state, admin.finalize, org, month, _actor(account))
+    return final.to_dict()

@@ -1,0 +1,271 @@
+"""Admin use cases (orgs, keys, plans, subscriptions, usage, invoices), transport-free.
+
+Each function takes a SQL connection (the caller owns the transaction: the API runs them
+on the writer thread, the CLI directly) and returns plain dicts. Money goes in and out as
+USD strings; every change is written to the audit log with its actor.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection, select
+
+from modelmint.billing import invoices, reports
+from modelmint.billing.money import format_usd, usd_to_nanos
+from modelmint.core.ids import month_of, utcnow
+from modelmint.store.tables import api_keys, audit_log
+from modelmint.tenancy import keys, orgs, plans
+
+STARTER_PLAN = "starter"
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelPrice(Body):
+    input: Decimal = Field(ge=0, description="USD per million input tokens")
+    output: Decimal = Field(ge=0, description="USD per million output tokens")
+
+
+class PlanCreate(Body):
+    name: str = Field(min_length=1, max_length=100)
+    monthly_price: Decimal = Field(default=Decimal(0), ge=0, description="USD per month")
+    included_tokens: int = Field(default=0, ge=0)
+    rpm: int = Field(default=600, ge=1)
+    tpm: int = Field(default=200_000, ge=1)
+    max_concurrent: int = Field(default=16, ge=1)
+    allowed_models: list[str] | None = None
+    prices: dict[str, ModelPrice] = Field(
+        description='Per model; "*" is required and prices every other model.'
+    )
+
+
+class PriceChange(Body):
+    model: str = Field(min_length=1, max_length=256)
+    input: Decimal = Field(ge=0)
+    output: Decimal = Field(ge=0)
+    effective_from: datetime | None = None
+
+
+class OrgCreate(Body):
+    name: str = Field(min_length=1, max_length=200)
+    plan: str | None = Field(default=None, description="Plan name or id; starter when unset")
+    spend_limit: Decimal | None = Field(default=None, ge=0, description="USD per month")
+    token_limit: int | None = Field(default=None, ge=0)
+
+
+class OrgLimits(Body):
+    spend_limit: Decimal | None = Field(default=None, ge=0)
+    token_limit: int | None = Field(default=None, ge=0)
+
+
+class Subscribe(Body):
+    plan: str
+    starts_at: datetime | None = Field(default=None, description="UTC; now when unset")
+
+
+class KeyCreate(Body):
+    org: str = Field(description="Org name or id")
+    name: str = Field(default="key", min_length=1, max_length=200)
+    scopes: list[str] = Field(default_factory=lambda: ["inference"])
+    allowed_models: list[str] | None = None
+    rpm: int | None = Field(default=None, ge=1)
+    tpm: int | None = Field(default=None, ge=1)
+    spend_limit: Decimal | None = Field(default=None, ge=0)
+    token_limit: int | None = Field(default=None, ge=0)
+    expires_at: datetime | None = None
+
+
+def _nanos(amount: Decimal | None) -> int | None:
+    return None if amount is None else usd_to_nanos(amount)
+
+
+def _naive_utc(moment: datetime | None) -> datetime | None:
+    """The store keeps naive UTC; an aware time is converted, a naive one taken as UTC."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def audit(connection: Connection, actor: str, action: str, target: str, detail: Any = None):
+    connection.execute(
+        audit_log.insert().values(
+            at=utcnow(), actor=actor, action=action, target=target, detail=detail
+        )
+    )
+
+
+def plan_view(plan: plans.PlanRecord) -> dict:
+    view = plan.to_dict()
+    view["monthly_price"] = format_usd(plan.monthly_price_nanos, 2)
+    return view
+
+
+def create_plan(connection: Connection, body: PlanCreate, actor: str) -> dict:
+    prices = {
+        model: (usd_to_nanos(p.input), usd_to_nanos(p.output)) for model, p in body.prices.items()
+    }
+    plan = plans.create_plan(
+        connection,
+        body.name,
+        monthly_price_nanos=usd_to_nanos(body.monthly_price),
+        included_tokens=body.included_tokens,
+        rpm=body.rpm,
+        tpm=body.tpm,
+        max_concurrent=body.max_concurrent,
+        prices=prices,
+        allowed_models=body.allowed_models,
+    )
+    audit(connection, actor, "plan.create", plan.id, body.model_dump(mode="json"))
+    return plan_view(plan)
+
+
+def list_plans(connection: Connection) -> list[dict]:
+    return [plan_view(plan) for plan in plans.list_plans(connection)]
+
+
+def change_price(connection: Connection, plan: str, body: PriceChange, actor: str) -> dict:
+    record = plans.get_plan(connection, plan)
+    starts = _naive_utc(body.effective_from) or utcnow()
+    plans.set_price(
+        connection,
+        record.id,
+        body.model,
+        usd_to_nanos(body.input),
+        usd_to_nanos(body.output),
+        starts,
+    )
+    audit(connection, actor, "plan.price", record.id, body.model_dump(mode="json"))
+    return {"plan": record.id, "model": body.model, "effective_from": starts.isoformat() + "Z"}
+
+
+def ensure_starter_plan(connection: Connection) -> plans.PlanRecord:
+    existing = plans.find_plan(connection, STARTER_PLAN)
+    if existing is not None:
+        return existing
+    return plans.create_plan(
+        connection,
+        STARTER_PLAN,
+        monthly_price_nanos=0,
+        included_tokens=1_000_000,
+        rpm=600,
+        tpm=200_000,
+        max_concurrent=16,
+        prices={plans.ANY_MODEL: (usd_to_nanos("0.10"), usd_to_nanos("0.20"))},
+    )
+
+
+def create_org(connection: Connection, body: OrgCreate, actor: str) -> dict:
+    plan = plans.get_plan(connection, body.plan) if body.plan else ensure_starter_plan(connection)
+    org = orgs.create_org(
+        connection,
+        body.name,
+        spend_limit_nanos=_nanos(body.spend_limit),
+        token_limit=body.token_limit,
+    )
+    plans.subscribe(connection, org.id, plan.id, datetime(2000, 1, 1))
+    audit(connection, actor, "org.create", org.id, body.model_dump(mode="json"))
+    return {**org.to_dict(), "plan": plan.name}
+
+
+def set_org_limits(connection: Connection, org: str, body: OrgLimits, actor: str) -> dict:
+    record = orgs.get_org(connection, org)
+    updated = orgs.set_org_limits(
+        connection,
+        record.id,
+        spend_limit_nanos=_nanos(body.spend_limit),
+        token_limit=body.token_limit,
+    )
+    audit(connection, actor, "org.limits", record.id, body.model_dump(mode="json"))
+    return updated.to_dict()
+
+
+def subscribe(connection: Connection, org: str, body: Subscribe, actor: str) -> dict:
+    record = orgs.get_org(connection, org)
+    plan = plans.get_plan(connection, body.plan)
+    sub = plans.subscribe(connection, record.id, plan.id, _naive_utc(body.starts_at))
+    audit(connection, actor, "org.subscribe", record.id, body.model_dump(mode="json"))
+    return {"org_id": sub.org_id, "plan": plan.name, "starts_at": sub.starts_at.isoformat() + "Z"}
+
+
+def list_orgs(connection: Connection) -> list[dict]:
+    now = utcnow()
+    views = []
+    for org in orgs.list_orgs(connection):
+        plan = plans.plan_at(connection, org.id, now)
+        views.append({**org.to_dict(), "plan": plan.name if plan else None})
+    return views
+
+
+def create_key(connection: Connection, secret: bytes, body: KeyCreate, actor: str) -> dict:
+    org = orgs.get_org(connection, body.org)
+    record, clear = keys.create_key(
+        connection,
+        secret,
+        org.id,
+        body.name,
+        body.scopes,
+        allowed_models=body.allowed_models,
+        rpm=body.rpm,
+        tpm=body.tpm,
+        spend_limit_nanos=_nanos(body.spend_limit),
+        token_limit=body.token_limit,
+        expires_at=_naive_utc(body.expires_at),
+    )
+    audit(connection, actor, "key.create", record.id, {"org": org.id, "scopes": body.scopes})
+    return {**record.to_dict(), "key": clear}
+
+
+def list_keys(connection: Connection, org: str | None = None) -> list[dict]:
+    org_id = orgs.get_org(connection, org).id if org else None
+    return [record.to_dict() for record in keys.list_keys(connection, org_id)]
+
+
+def revoke_key(connection: Connection, key_id: str, actor: str) -> dict:
+    record = keys.revoke_key(connection, key_id)
+    audit(connection, actor, "key.revoke", key_id)
+    return record.to_dict()
+
+
+def init_admin(connection: Connection, secret: bytes, force: bool = False) -> dict:
+    """The first admin key (and the `admin` org and starter plan), unless one exists."""
+    has_admin = connection.execute(
+        select(api_keys.c.id).where(api_keys.c.scopes.like("%admin%")).limit(1)
+    ).first()
+    if has_admin and not force:
+        raise ValueError(
+            "an admin key exists already; create more with `modelmint keys create --scope "
+            "admin`, or pass --force to make another"
+        )
+    org = orgs.find_org(connection, "admin")
+    if org is None:
+        create_org(connection, OrgCreate(name="admin"), "cli")
+        org = orgs.get_org(connection, "admin")
+    body = KeyCreate(org=org.id, name="admin", scopes=list(keys.SCOPES))
+    return create_key(connection, secret, body, "cli")
+
+
+def usage(
+    connection: Connection, month: str | None, by: str, org: str | None = None
+) -> dict[str, Any]:
+    month = month or month_of(utcnow())
+    org_id = orgs.get_org(connection, org).id if org else None
+    rows = reports.usage_by(connection, month, by, org_id)
+    return {"month": month, "by": by, "org_id": org_id, "rows": [r.to_dict() for r in rows]}
+
+
+def invoice(connection: Connection, org: str, month: str | None) -> invoices.Invoice:
+    record = orgs.get_org(connection, org)
+    return invoices.build_invoice(connection, record.id, month or month_of(utcnow()))
+
+
+def finalize(connection: Connection, org: str, month: str, actor: str) -> invoices.Invoice:
+    record = orgs.get_org(connection, org)
+    final = invoices.finalize_invoice(connection, record.id, month)
+    audit(connection, actor, "invoice.finalize", final.id)
+    return final
