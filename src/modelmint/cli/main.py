@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from modelmint import __version__
-from modelmint.cli import chat, models, serve
+from modelmint.cli import admin, chat, invoices, keys, models, orgs, plans, serve, usage
 
 app = typer.Typer(
     name="modelmint",
@@ -17,6 +17,12 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.command("chat")(chat.chat)
 app.command("models")(models.models)
+app.command("usage")(usage.usage)
+app.add_typer(admin.app, name="admin")
+app.add_typer(orgs.app, name="orgs")
+app.add_typer(keys.app, name="keys")
+app.add_typer(plans.app, name="plans")
+app.add_typer(invoices.app, name="invoices")
 
 
 def _version(value: bool) -> None:

@@ -232,12 +232,18 @@ def revoke_key(connection: Connection, key_id: str, actor: str) -> dict:
     return record.to_dict()
 
 
+def has_admin_key(connection: Connection) -> bool:
+    found = connection.execute(
+        select(api_keys.c.id)
+        .where(api_keys.c.scopes.like("%admin%"), api_keys.c.revoked_at.is_(None))
+        .limit(1)
+    ).first()
+    return found is not None
+
+
 def init_admin(connection: Connection, secret: bytes, force: bool = False) -> dict:
     """The first admin key (and the `admin` org and starter plan), unless one exists."""
-    has_admin = connection.execute(
-        select(api_keys.c.id).where(api_keys.c.scopes.like("%admin%")).limit(1)
-    ).first()
-    if has_admin and not force:
+    if has_admin_key(connection) and not force:
         raise ValueError(
             "an admin key exists already; create more with `modelmint keys create --scope "
             "admin`, or pass --force to make another"
