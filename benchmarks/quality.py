@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,8 +36,11 @@ def passes(item: dict, answer: str) -> bool:
     return any(expected.lower() in answer.lower() for expected in item["expect"])
 
 
-def run_quality(client, model: str, max_tokens: int = 96, **sampling) -> list[Result]:
-    """`client` is an `openai.OpenAI`; questions run 8 at a time."""
+def run_quality(
+    client, model: str, max_tokens: int = 96, workers: int = 1, **sampling
+) -> list[Result]:
+    """`client` is an `openai.OpenAI`. One question at a time by default: batched with
+    others, a greedy answer can differ in the last bits of its logits, and so in words."""
 
     def ask(item: dict) -> Result:
         response = client.chat.completions.create(
@@ -48,7 +52,7 @@ def run_quality(client, model: str, max_tokens: int = 96, **sampling) -> list[Re
         answer = response.choices[0].message.content or ""
         return Result(item["id"], passes(item, answer), answer)
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(ask, load_questions()))
 
 
@@ -58,13 +62,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8000/v1")
     parser.add_argument("--model", default="default")
-    parser.add_argument("--api-key", default="not-needed")
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("MODELMINT_API_KEY", "not-needed"),
+        help="an inference key (default: $MODELMINT_API_KEY)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="questions asked at once (default 1: repeatable)"
+    )
     parser.add_argument("--temperature", type=float, default=None)
     parser.add_argument("-v", "--verbose", action="store_true", help="print every answer")
     args = parser.parse_args()
     sampling = {} if args.temperature is None else {"temperature": args.temperature}
     client = OpenAI(base_url=args.base_url, api_key=args.api_key)
-    results = run_quality(client, args.model, **sampling)
+    results = run_quality(client, args.model, workers=args.workers, **sampling)
     for result in results:
         if args.verbose or not result.passed:
             mark = "PASS" if result.passed else "FAIL"

@@ -236,12 +236,16 @@ async def test_bad_embeddings_input(client, value):
     await expect_error(client, response, param="input")
 
 
-async def test_request_id_is_echoed_or_replaced(client):
-    sane = await client.post(CHAT, json=VALID[CHAT], headers={"x-request-id": "my-id.42:x"})
-    assert sane.status_code == 200 and sane.headers["x-request-id"] == "my-id.42:x"
+async def test_request_id_is_ours_and_a_client_id_is_echoed_if_sane(client):
+    sane = await client.post(
+        CHAT, json=VALID[CHAT], headers={"x-request-id": "mine", "x-client-request-id": "c.42:x"}
+    )
+    assert sane.status_code == 200 and GENERATED_ID.match(sane.headers["x-request-id"])
+    assert sane.headers["x-client-request-id"] == "c.42:x"
     for unsafe in ["a b\n", "x" * 65, "", "ünï".encode(), "<script>"]:
-        response = await client.get("/v1/nope", headers={"x-request-id": unsafe})
+        response = await client.get("/v1/nope", headers={"x-client-request-id": unsafe})
         assert GENERATED_ID.match(response.headers["x-request-id"]), unsafe
+        assert "x-client-request-id" not in response.headers
     first, second = (await client.get("/health"), await client.get("/health"))
     assert first.headers["x-request-id"] != second.headers["x-request-id"]
 

@@ -45,16 +45,20 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = self._request_id(scope)
+        # the id is always ours: it keys the usage ledger, so a client must not choose it
+        request_id = new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         started, status = time.perf_counter(), [500]
-        header = (b"x-request-id", request_id.encode())
+        headers = [(b"x-request-id", request_id.encode())]
+        client_id = self._client_request_id(scope)
+        if client_id is not None:
+            headers.append((b"x-client-request-id", client_id.encode()))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
-                message["headers"] = [*message.get("headers", []), header]
+                message["headers"] = [*message.get("headers", []), *headers]
             await send(message)
 
         try:
@@ -73,13 +77,14 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
     @staticmethod
-    def _request_id(scope: Scope) -> str:
+    def _client_request_id(scope: Scope) -> str | None:
+        """The caller's own id (`X-Client-Request-Id`, as OpenAI's API), echoed if sane."""
         for name, value in scope.get("headers", []):
-            if name == b"x-request-id":
+            if name == b"x-client-request-id":
                 candidate = value.decode("latin-1")
                 if _SAFE_ID.match(candidate):
                     return candidate
-        return new_request_id()
+        return None
 
     @staticmethod
     def _declared_size(scope: Scope) -> int:

@@ -110,9 +110,9 @@ def hold(
 
 
 def release(connection: Connection, held: Hold) -> None:
+    # `held` is not changed: if this transaction rolls back, a retry must release again
     for scope_id in held.scopes:
         _move(connection, scope_id, held, 0, 0)
-    held.scopes.clear()
 
 
 def _move(connection: Connection, scope_id: str, held: Hold | None, tokens: int, nanos: int):
@@ -171,7 +171,9 @@ def settle(connection: Connection, entry: LedgerEntry, held: Hold | None) -> int
         price_nanos=price,
         cost_nanos=entry.cost_nanos,
     )
-    total = entry.prompt_tokens + entry.completion_tokens if inserted else 0
+    if not inserted:  # settled already, hold and all (request ids are never reused)
+        return None
+    total = entry.prompt_tokens + entry.completion_tokens
     for scope_id in dict.fromkeys([*scopes, *held.scopes]):
-        _move(connection, scope_id, held, total, price if inserted else 0)
-    return price if inserted else None
+        _move(connection, scope_id, held, total, price)
+    return price

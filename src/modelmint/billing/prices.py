@@ -24,6 +24,10 @@ class PriceBook:
         self._by_model: dict[tuple[str, str], list[PriceRecord]] = {}
         for record in sorted(records, key=lambda r: r.effective_from):
             self._by_model.setdefault((record.plan_id, record.model), []).append(record)
+        self._plans = {plan_id for plan_id, _ in self._by_model}
+
+    def knows(self, plan_id: str) -> bool:
+        return plan_id in self._plans
 
     def price(self, plan_id: str | None, model: str, at: datetime) -> Price:
         if plan_id is None:

@@ -199,9 +199,10 @@ class Accounting:
             )
         return await self.directory.authenticate(token.strip())
 
-    async def _refresh_prices(self) -> None:
+    async def _refresh_prices(self, plan_id: str | None = None) -> None:
         revision = self.directory.revision if self.directory else 0
-        if revision != self._prices_revision:
+        unknown_plan = plan_id is not None and not self._prices.knows(plan_id)
+        if revision != self._prices_revision or unknown_plan:
             self._prices = PriceBook(await self.db.read(all_prices))
             self._prices_revision = revision
 
@@ -213,8 +214,8 @@ class Accounting:
         self, account: Account, model: str, endpoint: str, request_id: str, sizes: list[Size]
     ) -> Ticket:
         """Check limits and hold the worst case; raises 429s that say which limit."""
-        await self._refresh_prices()
         plan = account.plan
+        await self._refresh_prices(plan.id if plan else None)
         now = utcnow()
         price = self._prices.price(plan.id if plan else None, model, now)
         prompt = sum(s.prompt_tokens for s in sizes)
@@ -232,11 +233,17 @@ class Accounting:
                 "most its plan allows at once. Wait for one to finish, or upgrade the plan.",
                 headers={"Retry-After": "1", **headers},
             )
+        self._running[org_id] += 1  # before the await below, so the cap holds meanwhile
         worst = tokens_price(prompt, price.input_nanos_per_mtok) + tokens_price(
             new, price.output_nanos_per_mtok
         )
-        held = await self._hold(account, month_of(now), worst, prompt + new)
+        try:
+            held = await self._hold(account, month_of(now), worst, prompt + new)
+        except BaseException:
+            self._stopped(org_id)
+            raise
         if isinstance(held, ledger.Limit):
+            self._stopped(org_id)
             await self._give_back(buckets, prompt + new)
             raise QuotaExceededError(
                 f"You exceeded your current quota: this request could cost up to "
@@ -244,7 +251,6 @@ class Accounting:
                 f"{held.describe()}. Lower max_tokens, or raise the limit.",
                 headers=headers,
             )
-        self._running[org_id] += 1
         tpm = [b for b in buckets if b.key.startswith("tpm:")]
         return Ticket(
             self, account, request_id, model, endpoint, price, held, tpm, prompt + new, headers
@@ -261,11 +267,13 @@ class Accounting:
             amount = tokens if bucket.key.startswith("tpm:") else 1
             await self.limiter.give_back(bucket, amount)
 
-    def finish(self, ticket: Ticket, used_tokens: int) -> None:
-        org_id = ticket.account.org.id
+    def _stopped(self, org_id: str) -> None:
         self._running[org_id] -= 1
         if self._running[org_id] <= 0:
             del self._running[org_id]
+
+    def finish(self, ticket: Ticket, used_tokens: int) -> None:
+        self._stopped(ticket.account.org.id)
         unused = max(0, ticket.held_tokens - used_tokens)
         if unused and ticket.token_buckets:
             for bucket in ticket.token_buckets:

@@ -29,7 +29,8 @@ async def create_embeddings(
     account: Account,
     request: EmbeddingRequest,
     request_id: str,
-) -> tuple[dict[str, Any], Usage]:
+) -> tuple[dict[str, Any], Usage, dict[str, str]]:
+    """The `list` of embeddings, its usage and the rate-limit headers."""
     spec, engine = pool.get(request.model)
     check_model_allowed(account.principal, spec)
     texts = request.inputs()
@@ -64,4 +65,4 @@ async def create_embeddings(
         "model": spec.name,
         "usage": {"prompt_tokens": usage.prompt_tokens, "total_tokens": usage.prompt_tokens},
     }
-    return body, usage
+    return body, usage, ticket.headers

@@ -11,5 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 def insert_ignore(connection: Connection, table: Table, **values: Any) -> bool:
     """Insert a row unless its key exists; True when inserted."""
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
-    return connection.execute(statement).rowcount == 1
+    key = next(iter(table.primary_key.columns))
+    # RETURNING, not rowcount: psycopg reports -1 rows for this statement
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    return connection.execute(statement).first() is not None

@@ -67,9 +67,11 @@ async def embeddings(
     account: Account = Depends(require_scope("inference")),
     request_id: str = Depends(get_request_id),
 ) -> Any:
-    result, usage = await create_embeddings(state.pool, state.accounting, account, body, request_id)
+    result, usage, headers = await create_embeddings(
+        state.pool, state.accounting, account, body, request_id
+    )
     state.metrics.observe_generation(result["model"], usage, None, None)
-    return result
+    return JSONResponse(result, headers=headers)
 
 
 @router.get("/models", summary="List models")
