@@ -110,8 +110,10 @@ def test_orgs_create_list_limits_and_subscribe(cli):
     assert acme["spend_limit_nanos"] == 12_500_000_000 and acme["token_limit"] is None
 
     cli("plans", "create", "pro", "--price", "*=0.10,0.20")
-    moved = cli("orgs", "subscribe", "acme", "pro", "--starts-at", "2020-01-01T00:00:00Z")
-    assert "pro" in moved.text and "2020-01-01" in moved.text
+    later = cli("orgs", "subscribe", "acme", "pro", "--starts-at", "2999-01-01T00:00:00Z")
+    assert "pro" in later.text and "2999-01-01" in later.text
+    assert json.loads(cli("orgs", "list", "--json").stdout)[0]["plan"] == "starter"
+    cli("orgs", "subscribe", "acme", "pro")  # from now
     assert json.loads(cli("orgs", "list", "--json").stdout)[0]["plan"] == "pro"
 
 

@@ -168,7 +168,7 @@ def create_org(connection: Connection, body: OrgCreate, actor: str) -> dict:
         spend_limit_nanos=_nanos(body.spend_limit),
         token_limit=body.token_limit,
     )
-    plans.subscribe(connection, org.id, plan.id, datetime(2000, 1, 1))
+    plans.subscribe(connection, org.id, plan.id, org.created_at)  # billed from today
     audit(connection, actor, "org.create", org.id, body.model_dump(mode="json"))
     return {**org.to_dict(), "plan": plan.name}
 
