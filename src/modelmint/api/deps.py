@@ -22,11 +22,12 @@ class AppState:
     accounting: Accounting
 
 
-def get_state(request: Request) -> AppState:
+# async, so that FastAPI does not send these to a worker thread on every request
+async def get_state(request: Request) -> AppState:
     return request.app.state.modelmint
 
 
-def get_request_id(request: Request) -> str:
+async def get_request_id(request: Request) -> str:
     return request.scope.get("state", {}).get("request_id", "req_unknown")
 
 

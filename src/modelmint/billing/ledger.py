@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import BigInteger, Connection, bindparam, or_, select, update
 
 from modelmint.billing.money import format_usd, tokens_price
 from modelmint.billing.prices import Price
@@ -20,6 +20,40 @@ from modelmint.store.sql import insert_ignore
 from modelmint.store.tables import usage_counters, usage_ledger
 
 counters = usage_counters.c
+
+# Built once: statements made per request would spend more time in SQLAlchemy than in SQL.
+_THIS_COUNTER = (counters.scope_id == bindparam("scope"), counters.month == bindparam("at_month"))
+_HOLD = (
+    update(usage_counters)
+    .where(
+        *_THIS_COUNTER,
+        or_(
+            bindparam("spend_limit", type_=BigInteger).is_(None),
+            counters.charged_nanos + counters.reserved_nanos + bindparam("nanos")
+            <= bindparam("spend_limit", type_=BigInteger),
+        ),
+        or_(
+            bindparam("token_limit", type_=BigInteger).is_(None),
+            counters.tokens + counters.reserved_tokens + bindparam("add_tokens")
+            <= bindparam("token_limit", type_=BigInteger),
+        ),
+    )
+    .values(
+        reserved_nanos=counters.reserved_nanos + bindparam("nanos"),
+        reserved_tokens=counters.reserved_tokens + bindparam("add_tokens"),
+    )
+)
+_MOVE = (
+    update(usage_counters)
+    .where(*_THIS_COUNTER)
+    .values(
+        tokens=counters.tokens + bindparam("used_tokens"),
+        charged_nanos=counters.charged_nanos + bindparam("used_nanos"),
+        reserved_tokens=counters.reserved_tokens - bindparam("held_tokens"),
+        reserved_nanos=counters.reserved_nanos - bindparam("held_nanos"),
+    )
+)
+_MONTH_TOKENS = select(counters.tokens).where(*_THIS_COUNTER).with_for_update()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,21 +121,15 @@ def hold(
     held = Hold(month, nanos, tokens)
     for limit in limits:
         _ensure_counter(connection, limit.scope_id, month)
-        room = [counters.scope_id == limit.scope_id, counters.month == month]
-        if limit.spend_limit_nanos is not None:
-            room.append(
-                counters.charged_nanos + counters.reserved_nanos + nanos <= limit.spend_limit_nanos
-            )
-        if limit.token_limit is not None:
-            room.append(counters.tokens + counters.reserved_tokens + tokens <= limit.token_limit)
-        changed = connection.execute(
-            update(usage_counters)
-            .where(*room)
-            .values(
-                reserved_nanos=counters.reserved_nanos + nanos,
-                reserved_tokens=counters.reserved_tokens + tokens,
-            )
-        ).rowcount
+        values = {
+            "scope": limit.scope_id,
+            "at_month": month,
+            "nanos": nanos,
+            "add_tokens": tokens,
+            "spend_limit": limit.spend_limit_nanos,
+            "token_limit": limit.token_limit,
+        }
+        changed = connection.execute(_HOLD, values).rowcount
         if not changed:
             release(connection, held)
             return limit
@@ -115,20 +143,17 @@ def release(connection: Connection, held: Hold) -> None:
         _move(connection, scope_id, held, 0, 0)
 
 
-def _move(connection: Connection, scope_id: str, held: Hold | None, tokens: int, nanos: int):
-    reserved_nanos = held.nanos if held and scope_id in held.scopes else 0
-    reserved_tokens = held.tokens if held and scope_id in held.scopes else 0
-    month = held.month if held else None
-    connection.execute(
-        update(usage_counters)
-        .where(counters.scope_id == scope_id, counters.month == month)
-        .values(
-            tokens=counters.tokens + tokens,
-            charged_nanos=counters.charged_nanos + nanos,
-            reserved_tokens=counters.reserved_tokens - reserved_tokens,
-            reserved_nanos=counters.reserved_nanos - reserved_nanos,
-        )
-    )
+def _move(connection: Connection, scope_id: str, held: Hold, tokens: int, nanos: int) -> None:
+    was_held = scope_id in held.scopes
+    values = {
+        "scope": scope_id,
+        "at_month": held.month,
+        "used_tokens": tokens,
+        "used_nanos": nanos,
+        "held_tokens": held.tokens if was_held else 0,
+        "held_nanos": held.nanos if was_held else 0,
+    }
+    connection.execute(_MOVE, values)
 
 
 def charge(entry: LedgerEntry, tokens_before: int) -> int:
@@ -147,11 +172,10 @@ def settle(connection: Connection, entry: LedgerEntry, held: Hold | None) -> int
     scopes = [entry.org_id] + ([entry.key_id] if entry.key_counted and entry.key_id else [])
     for scope_id in scopes:
         _ensure_counter(connection, scope_id, entry.month)
-    tokens_before = connection.execute(
-        select(counters.tokens)
-        .where(counters.scope_id == entry.org_id, counters.month == entry.month)
-        .with_for_update()
-    ).scalar_one()
+    tokens_before = 0
+    if entry.included_tokens:  # only then does the price depend on the month so far
+        where = {"scope": entry.org_id, "at_month": entry.month}
+        tokens_before = connection.execute(_MONTH_TOKENS, where).scalar_one()
     price = charge(entry, tokens_before)
     inserted = insert_ignore(
         connection,

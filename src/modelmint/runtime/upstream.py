@@ -137,7 +137,8 @@ class UpstreamEngine:
                         continue
                     data = line[5:].strip()
                     if data == "[DONE]":
-                        break
+                        # read on to the end: a response left unread closes its connection
+                        continue
                     chunk = json.loads(data)
                     if chunk.get("usage"):
                         usage = chunk["usage"]

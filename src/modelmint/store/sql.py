@@ -1,17 +1,24 @@
-"""SQL helpers that differ by dialect: insert-if-absent."""
+"""SQL helpers that differ by dialect: insert-if-absent, built once per table and dialect."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+
+@lru_cache(maxsize=64)
+def _insert_ignore(table: Table, dialect_name: str) -> Insert:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    key = next(iter(table.primary_key.columns))
+    # RETURNING, not rowcount: psycopg reports -1 rows for this statement
+    return dialect.insert(table).on_conflict_do_nothing().returning(key)
 
 
 def insert_ignore(connection: Connection, table: Table, **values: Any) -> bool:
     """Insert a row unless its key exists; True when inserted."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    key = next(iter(table.primary_key.columns))
-    # RETURNING, not rowcount: psycopg reports -1 rows for this statement
-    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
-    return connection.execute(statement).first() is not None
+    statement = _insert_ignore(table, connection.dialect.name)
+    return connection.execute(statement, values).first() is not None
