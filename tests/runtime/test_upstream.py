@@ -49,6 +49,7 @@ async def test_completion_and_length(upstream):
 
 async def test_embeddings(fake_server_url):
     engine = UpstreamEngine(fake_server_url + "/v1", "fake-embed")
+    await engine.start()
     result = await engine.embed(["one", "two"])
     assert len(result.vectors) == 2 and result.prompt_tokens == 2
     await engine.close()
@@ -56,6 +57,7 @@ async def test_embeddings(fake_server_url):
 
 async def test_upstream_refusal_is_a_400(fake_server_url):
     engine = UpstreamEngine(fake_server_url + "/v1", "no-such-model")
+    await engine.start()
     with pytest.raises(InvalidRequestError, match="no-such-model"):
         await collect(engine, messages=[{"role": "user", "content": "x"}])
     await engine.close()
@@ -63,6 +65,7 @@ async def test_upstream_refusal_is_a_400(fake_server_url):
 
 async def test_unreachable_upstream_is_a_502():
     engine = UpstreamEngine("http://127.0.0.1:9/v1", "m", timeout=2)
+    await engine.start()
     with pytest.raises(UpstreamError) as caught:
         await collect(engine, messages=[{"role": "user", "content": "x"}])
     assert caught.value.status == 502
