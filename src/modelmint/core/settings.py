@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         description="Secret that API keys are HMAC'd with; every replica needs the same. "
         "Generated into the data dir when unset.",
     )
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description='Keys for stored bodies, JSON {"id": "<base64 of 32 bytes>"}; the last '
+        "encrypts. Generated into the data dir when unset.",
+    )
     usage_ledger: bool = Field(default=True, description="Record every request's usage.")
     engine_cost_per_hour: dict[str, Decimal] = Field(
         default_factory=dict,

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from pydantic import SecretStr
+
 from modelmint.billing import ledger
 from modelmint.billing.money import tokens_price, usd_to_nanos
 from modelmint.billing.prices import Price, PriceBook
@@ -31,6 +33,9 @@ from modelmint.core.errors import AuthenticationError, RateLimitError
 from modelmint.core.ids import month_of, utcnow
 from modelmint.core.settings import Settings
 from modelmint.core.types import Principal, Usage
+from modelmint.privacy.bodies import store_body
+from modelmint.privacy.crypto import Keyring
+from modelmint.services.privacy import RequestPrivacy
 from modelmint.store.database import Database
 from modelmint.tenancy.directory import Account, Directory
 from modelmint.tenancy.orgs import LOCAL_ORG, OrgRecord
@@ -79,6 +84,7 @@ class Ticket:
     token_buckets: list[Bucket]
     held_tokens: int
     headers: dict[str, str]
+    privacy: RequestPrivacy | None = None
     started: float = field(default_factory=time.perf_counter)
     created_at: datetime = field(default_factory=utcnow)
     settled: bool = False
@@ -116,6 +122,23 @@ class Ticket:
         if self.accounting.ledger_enabled:
             await self.accounting.db.write(ledger.settle, entry, self.hold)
 
+    @property
+    def keeps_bodies(self) -> bool:
+        return self.account.policy.store_bodies and self.accounting.ledger_enabled
+
+    def keep_bodies(self, request_text: str, response_text: str) -> None:
+        """Store the bodies, redacted as the policy says and encrypted, off the hot path."""
+        privacy = self.privacy or RequestPrivacy(self.account.policy)
+        self.accounting.db.write_later(
+            store_body,
+            self.accounting.keyring,
+            self.request_id,
+            self.account.org.id,
+            self.created_at,
+            privacy.stored(request_text),
+            privacy.stored(response_text),
+        )
+
     def settle_later(self, used: Used, status: str) -> None:
         """Like `settle`, without waiting: for requests being cancelled or failing."""
         if self.settled:
@@ -137,12 +160,14 @@ class Accounting:
         limiter: RateLimiter,
         *,
         secret: bytes,
+        keyring: Keyring,
         costs_per_hour: dict[str, Decimal],
         default_cost_per_hour: Decimal,
         ledger_enabled: bool = True,
     ) -> None:
         self.db = db
         self.secret = secret
+        self.keyring = keyring
         self.directory = directory
         self.limiter = limiter
         self.ledger_enabled = ledger_enabled
@@ -160,8 +185,7 @@ class Accounting:
     @classmethod
     def from_settings(cls, settings: Settings) -> Accounting:
         db = Database(settings.resolved_database_url())
-        configured = settings.secret_key.get_secret_value() if settings.secret_key else None
-        secret = load_secret(settings.data_dir, configured)
+        secret = load_secret(settings.data_dir, _secret_text(settings.secret_key))
         directory = Directory(db, secret) if settings.auth else None
         limiter: RateLimiter = (
             RedisLimiter(settings.redis_url) if settings.redis_url else InProcessLimiter()
@@ -171,6 +195,7 @@ class Accounting:
             directory,
             limiter,
             secret=secret,
+            keyring=Keyring.load(settings.data_dir, _secret_text(settings.encryption_keys)),
             costs_per_hour=settings.engine_cost_per_hour,
             default_cost_per_hour=settings.default_engine_cost_per_hour,
             ledger_enabled=settings.usage_ledger,
@@ -282,6 +307,10 @@ class Accounting:
                 )
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
+
+
+def _secret_text(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value else None
 
 
 def _limits(account: Account) -> list[ledger.Limit]:

@@ -17,7 +17,8 @@ from sqlalchemy import Connection, select
 from modelmint.billing import invoices, reports
 from modelmint.billing.money import format_usd, usd_to_nanos
 from modelmint.core.ids import month_of, utcnow
-from modelmint.store.tables import api_keys, audit_log
+from modelmint.store.audit import record as record_audit
+from modelmint.store.tables import api_keys
 from modelmint.tenancy import keys, orgs, plans
 
 STARTER_PLAN = "starter"
@@ -92,12 +93,7 @@ def _naive_utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def audit(connection: Connection, actor: str, action: str, target: str, detail: Any = None):
-    connection.execute(
-        audit_log.insert().values(
-            at=utcnow(), actor=actor, action=action, target=target, detail=detail
-        )
-    )
+audit = record_audit  # every admin change is recorded with its actor
 
 
 def plan_view(plan: plans.PlanRecord) -> dict:

@@ -8,6 +8,7 @@ can fix (context too long, server busy, bad grammar) surface before any byte is 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from modelmint.runtime.engine import (
 )
 from modelmint.runtime.registry import ModelSpec
 from modelmint.services.accounting import Accounting, Size, Ticket, Used
+from modelmint.services.privacy import RequestPrivacy
 from modelmint.tenancy.directory import Account
 
 SAMPLING_KEYS = (
@@ -147,8 +149,11 @@ async def admit_and_open(
 ) -> tuple[Ticket, list[Choice]]:
     """Limits and budget first (for the worst case), then the generations.
     `where` is (model, endpoint, request id)."""
+    privacy = RequestPrivacy(account.policy)
+    privacy.prepare(requests, "messages" if requests[0].messages is not None else "prompt")
     sizes = [Size(*engine.measure(request)) for request in requests]
     ticket = await accounting.admit(account, *where, sizes)
+    ticket.privacy = privacy
     try:
         choices = await open_choices(engine, requests, per_prompt)
     except BaseException:
@@ -223,6 +228,8 @@ class GenerationRun:
     timing: Timing
     ticket: Ticket | None = None
     created: int = field(default_factory=lambda: int(time.time()))
+    # what the engine wrote, per choice (with placeholders, if the model saw them)
+    engine_texts: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def usage(self) -> Usage:
@@ -234,10 +241,19 @@ class GenerationRun:
         return bool(options and options.include_usage)
 
     async def events(self) -> AsyncIterator[tuple[Choice, GenerationEvent]]:
-        """Every choice's events in arrival order, timing the first token and the end."""
+        """Every choice's events in arrival order, timing the first token and the end;
+        placeholders put back when the org's policy has the model see them."""
+        privacy = self.ticket.privacy if self.ticket else None
+        restorers = {c.index: privacy.restorer() for c in self.choices} if privacy else {}
         async for choice, event in merge(self.choices):
+            restorer = restorers.get(choice.index)
             if isinstance(event, TextDelta):
                 self.timing.mark_token()
+                self.engine_texts.setdefault(choice.index, []).append(event.text)
+                if restorer is not None:
+                    event = TextDelta(restorer.feed(event.text), event.logprobs)
+            elif restorer is not None and (tail := restorer.flush()):
+                yield choice, TextDelta(tail)
             yield choice, event
         self.timing.finished = time.perf_counter()
 
@@ -263,8 +279,7 @@ class GenerationRun:
                 if last is not None:
                     yield last
                 last = chunk
-            if self.ticket is not None:
-                await self.ticket.settle(self.used())
+            await self._settle()
         except (GeneratorExit, asyncio.CancelledError):
             self._abandon("cancelled")
             raise
@@ -284,9 +299,17 @@ class GenerationRun:
         except BaseException:
             self._abandon("error")
             raise
-        if self.ticket is not None:
-            await self.ticket.settle(self.used())
+        await self._settle()
         return result
+
+    async def _settle(self) -> None:
+        if self.ticket is None:
+            return
+        await self.ticket.settle(self.used())
+        if self.ticket.keeps_bodies:
+            texts = {i: "".join(parts) for i, parts in sorted(self.engine_texts.items())}
+            request_text = self.request.model_dump_json(exclude_none=True)
+            self.ticket.keep_bodies(request_text, json.dumps(texts, ensure_ascii=False))
 
     def _abandon(self, status: str) -> None:
         if self.ticket is not None:

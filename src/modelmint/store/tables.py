@@ -10,12 +10,14 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -158,6 +160,28 @@ audit_log = Table(
     Column("action", String(60), nullable=False),
     Column("target", String(60)),
     Column("detail", JSON),
+)
+
+privacy_policies = Table(
+    "privacy_policies",
+    metadata,
+    Column("org_id", String(40), ForeignKey("orgs.id"), primary_key=True),
+    Column("store_bodies", Boolean, nullable=False),
+    Column("pii_mode", String(20), nullable=False),  # off | redact_storage | redact_model | block
+    Column("retention_days", Integer, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# request and response bodies, only for orgs whose policy stores them; always encrypted
+request_bodies = Table(
+    "request_bodies",
+    metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("org_id", String(40), nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False, index=True),
+    Column("key_id", String(40), nullable=False),  # the encryption key's id
+    Column("request_blob", LargeBinary, nullable=False),
+    Column("response_blob", LargeBinary, nullable=False),
 )
 
 # bumped whenever keys, orgs or plans change, so every replica drops its caches

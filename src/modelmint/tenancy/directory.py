@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 from modelmint.core.errors import AuthenticationError
 from modelmint.core.ids import utcnow
 from modelmint.core.types import Principal
+from modelmint.privacy.policy import PrivacyPolicy, get_policy
 from modelmint.store.database import Database
 from modelmint.tenancy import keys, revisions
 from modelmint.tenancy.orgs import OrgRecord, get_org
@@ -37,6 +38,7 @@ class Account:
     key: keys.KeyRecord | None
     plan: PlanRecord | None
     principal: Principal
+    policy: PrivacyPolicy = PrivacyPolicy()
 
 
 def account_for(connection: Connection, key: keys.KeyRecord, now: datetime) -> Account:
@@ -46,7 +48,7 @@ def account_for(connection: Connection, key: keys.KeyRecord, now: datetime) -> A
     if plan is not None and plan.allowed_models is not None:
         allowed = plan.allowed_models if allowed is None else allowed & plan.allowed_models
     principal = Principal(org_id=org.id, key_id=key.id, scopes=key.scopes, allowed_models=allowed)
-    return Account(org, key, plan, principal)
+    return Account(org, key, plan, principal, get_policy(connection, org.id))
 
 
 def _lookup(connection: Connection, digest: str, now: datetime) -> Account | None:
