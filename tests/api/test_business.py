@@ -99,7 +99,7 @@ async def test_embeddings_responses_carry_rate_limit_headers(tmp_path):
 async def test_a_clear_key_never_shows_again(tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     async with acme(tmp_path) as (business, org, key):
-        other = await business.key("acme", name="second", scopes=["inference", "admin"])
+        other = await business.key("admin", name="second", scopes=["inference", "admin"])
         clear_keys = [key, other["key"], business.admin_key]
         async with business.client(key) as client:
             assert (await client.post("/v1/chat/completions", json=chat(3, 5))).status_code == 200
@@ -107,7 +107,7 @@ async def test_a_clear_key_never_shows_again(tmp_path, caplog):
             assert (await client.post("/v1/chat/completions", json=body)).status_code == 200
         tampered = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
         async with business.client(tampered) as client:
-            assert (await client.get("/v1/models")).status_code == 200
+            assert (await client.get("/v1/models")).status_code == 401
             assert (await client.post("/v1/chat/completions", json=chat(2))).status_code == 401
         seen = []
         for path in [
@@ -318,3 +318,11 @@ async def _read_a_few_chunks(url: str, key: str, body: dict, chunks: int) -> int
                 if words >= chunks:
                     break
     return words
+
+
+async def test_only_the_admin_org_may_hold_admin_keys(tmp_path):
+    async with acme(tmp_path) as (business, org, key):
+        body = {"org": "acme", "scopes": ["inference", "admin"]}
+        response = await business.http.post("/admin/keys", json=body)
+    assert response.status_code == 400
+    assert "admin" in response.json()["error"]["message"]

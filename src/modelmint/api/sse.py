@@ -41,6 +41,20 @@ def sse_response(
             yield {"data": _dump(failure.to_dict())}
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
-            on_close()
 
-    return EventSourceResponse(events(), sep="\n", ping=15, headers=headers)
+    return _Finishing(events(), on_close, sep="\n", ping=15, headers=headers)
+
+
+class _Finishing(EventSourceResponse):
+    """Calls `on_close` when the response ends however it ends: a stream cancelled before
+    its first byte never starts `events()`, so its `finally` would never run."""
+
+    def __init__(self, content: Any, on_close: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._on_close = on_close
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._on_close()

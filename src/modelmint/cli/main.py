@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from modelmint import __version__
-from modelmint.cli import admin, chat, invoices, keys, models, orgs, plans, serve, usage
+from modelmint.cli import admin, chat, invoices, keys, models, orgs, plans, privacy, serve, usage
 
 app = typer.Typer(
     name="modelmint",
@@ -23,6 +23,7 @@ app.add_typer(orgs.app, name="orgs")
 app.add_typer(keys.app, name="keys")
 app.add_typer(plans.app, name="plans")
 app.add_typer(invoices.app, name="invoices")
+app.add_typer(privacy.app, name="privacy")
 
 
 def _version(value: bool) -> None:

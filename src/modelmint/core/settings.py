@@ -69,6 +69,9 @@ class Settings(BaseSettings):
         description='Keys for stored bodies, JSON {"id": "<base64 of 32 bytes>"}; the last '
         "encrypts. Generated into the data dir when unset.",
     )
+    purge_interval_seconds: float = Field(
+        default=3600, ge=0, description="How often stored bodies past retention are deleted."
+    )
     usage_ledger: bool = Field(default=True, description="Record every request's usage.")
     engine_cost_per_hour: dict[str, Decimal] = Field(
         default_factory=dict,

@@ -104,12 +104,13 @@ class UpstreamEngine:
         return EngineStats(running=self.gate.running, waiting=self.gate.waiting)
 
     def measure(self, request: GenerationRequest) -> tuple[int, int]:
-        """An estimate (the upstream tokenizes): about 3 characters a token, plus framing."""
+        """An estimate on the high side (the upstream tokenizes): a token per 3 UTF-8
+        bytes (a CJK character is 3), plus framing per message."""
         if request.messages is not None:
-            chars = sum(len(str(m.get("content") or "")) + 16 for m in request.messages)
+            size = sum(len(str(m.get("content") or "").encode()) + 16 for m in request.messages)
         else:
-            chars = len(request.prompt or "")
-        prompt_tokens = chars // 3 + 1
+            size = len((request.prompt or "").encode())
+        prompt_tokens = size // 3 + 1
         asked = request.params.max_tokens
         return prompt_tokens, asked or max(1, self.context_length - prompt_tokens)
 
@@ -117,6 +118,8 @@ class UpstreamEngine:
         chat = request.messages is not None
         body = {"model": self.model, "stream": True, "stream_options": {"include_usage": True}}
         body |= _sampling_body(request.params)
+        # an estimate until the upstream's usage says (a cut-off stream pays for its prompt)
+        request.meter.prompt_tokens = self.measure(request)[0]
         if chat:
             body["messages"] = request.messages
         else:

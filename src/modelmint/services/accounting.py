@@ -33,7 +33,7 @@ from modelmint.core.errors import AuthenticationError, RateLimitError
 from modelmint.core.ids import month_of, utcnow
 from modelmint.core.settings import Settings
 from modelmint.core.types import Principal, Usage
-from modelmint.privacy.bodies import store_body
+from modelmint.privacy.bodies import purge_expired, store_body
 from modelmint.privacy.crypto import Keyring
 from modelmint.services.privacy import RequestPrivacy
 from modelmint.store.database import Database
@@ -121,6 +121,8 @@ class Ticket:
         self.accounting.finish(self, used.usage.total_tokens)
         if self.accounting.ledger_enabled:
             await self.accounting.db.write(ledger.settle, entry, self.hold)
+        elif self.hold is not None:
+            self.accounting.db.write_later(ledger.release, self.hold)
 
     @property
     def keeps_bodies(self) -> bool:
@@ -164,6 +166,7 @@ class Accounting:
         costs_per_hour: dict[str, Decimal],
         default_cost_per_hour: Decimal,
         ledger_enabled: bool = True,
+        purge_every: float = 3600.0,
     ) -> None:
         self.db = db
         self.secret = secret
@@ -171,6 +174,8 @@ class Accounting:
         self.directory = directory
         self.limiter = limiter
         self.ledger_enabled = ledger_enabled
+        self.purge_every = purge_every
+        self._purger: asyncio.Task | None = None
         self._costs = {k: usd_to_nanos(v) for k, v in costs_per_hour.items()}
         self._default_cost = usd_to_nanos(default_cost_per_hour)
         self._prices = PriceBook([])
@@ -199,6 +204,7 @@ class Accounting:
             costs_per_hour=settings.engine_cost_per_hour,
             default_cost_per_hour=settings.default_engine_cost_per_hour,
             ledger_enabled=settings.usage_ledger,
+            purge_every=settings.purge_interval_seconds,
         )
 
     async def start(self) -> None:
@@ -206,8 +212,23 @@ class Accounting:
         if self.directory is not None:
             await self.directory.start()
         await self._refresh_prices()
+        if self.purge_every:
+            self._purger = asyncio.create_task(self._purge_periodically(), name="purge-bodies")
+
+    async def _purge_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.purge_every)
+            try:
+                removed = await self.db.write(purge_expired, "server")
+            except Exception:  # the next round tries again
+                logger.warning("purging expired bodies failed", exc_info=True)
+                continue
+            if removed:
+                logger.info("purged %d stored bodies past their retention", removed)
 
     async def close(self) -> None:
+        if self._purger is not None:
+            self._purger.cancel()
         if self.directory is not None:
             await self.directory.close()
         await self.limiter.close()
@@ -278,8 +299,9 @@ class Accounting:
             )
         tpm = [b for b in buckets if b.key.startswith("tpm:")]
         return Ticket(
-            self, account, request_id, model, endpoint, price, held, tpm, prompt + new, headers
-        )
+            self, account, request_id, model, endpoint, price, held, tpm, prompt + new, headers,
+            created_at=now,  # the hold's month and the ledger row's are one reading
+        )  # fmt: skip
 
     async def _hold(self, account: Account, month: str, nanos: int, tokens: int):
         limits = _limits(account)
@@ -288,9 +310,11 @@ class Accounting:
         return await self.db.write(ledger.hold, month, limits, nanos, tokens)
 
     async def _give_back(self, buckets: list[Bucket], tokens: int) -> None:
+        """Tokens of a refused request go back; the request itself still counts, so a
+        caller over budget cannot hammer the server."""
         for bucket in buckets:
-            amount = tokens if bucket.key.startswith("tpm:") else 1
-            await self.limiter.give_back(bucket, amount)
+            if bucket.key.startswith("tpm:"):
+                await self.limiter.give_back(bucket, tokens)
 
     def _stopped(self, org_id: str) -> None:
         self._running[org_id] -= 1

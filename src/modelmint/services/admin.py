@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, select
@@ -17,11 +17,15 @@ from sqlalchemy import Connection, select
 from modelmint.billing import invoices, reports
 from modelmint.billing.money import format_usd, usd_to_nanos
 from modelmint.core.ids import month_of, utcnow
+from modelmint.privacy import bodies
+from modelmint.privacy.crypto import Keyring
+from modelmint.privacy.policy import PrivacyPolicy, get_policy, set_policy
 from modelmint.store.audit import record as record_audit
 from modelmint.store.tables import api_keys
-from modelmint.tenancy import keys, orgs, plans
+from modelmint.tenancy import keys, orgs, plans, revisions
 
 STARTER_PLAN = "starter"
+ADMIN_ORG = "admin"
 
 
 class Body(BaseModel):
@@ -68,6 +72,12 @@ class OrgLimits(Body):
 class Subscribe(Body):
     plan: str
     starts_at: datetime | None = Field(default=None, description="UTC; now when unset")
+
+
+class PrivacyBody(Body):
+    store_bodies: bool = Field(default=False, description="Keep request and response bodies")
+    pii_mode: Literal["off", "redact_storage", "redact_model", "block"] = "off"
+    retention_days: int = Field(default=30, ge=1, le=3650)
 
 
 class KeyCreate(Body):
@@ -200,6 +210,11 @@ def list_orgs(connection: Connection) -> list[dict]:
 
 def create_key(connection: Connection, secret: bytes, body: KeyCreate, actor: str) -> dict:
     org = orgs.get_org(connection, body.org)
+    if "admin" in body.scopes and org.name != ADMIN_ORG:
+        raise ValueError(
+            f"the admin scope manages every organization, so only keys of the {ADMIN_ORG!r} "
+            "organization may have it"
+        )
     record, clear = keys.create_key(
         connection,
         secret,
@@ -244,10 +259,10 @@ def init_admin(connection: Connection, secret: bytes, force: bool = False) -> di
             "an admin key exists already; create more with `modelmint keys create --scope "
             "admin`, or pass --force to make another"
         )
-    org = orgs.find_org(connection, "admin")
+    org = orgs.find_org(connection, ADMIN_ORG)
     if org is None:
-        create_org(connection, OrgCreate(name="admin"), "cli")
-        org = orgs.get_org(connection, "admin")
+        create_org(connection, OrgCreate(name=ADMIN_ORG), "cli")
+        org = orgs.get_org(connection, ADMIN_ORG)
     body = KeyCreate(org=org.id, name="admin", scopes=list(keys.SCOPES))
     return create_key(connection, secret, body, "cli")
 
@@ -271,3 +286,31 @@ def finalize(connection: Connection, org: str, month: str, actor: str) -> invoic
     final = invoices.finalize_invoice(connection, record.id, month)
     audit(connection, actor, "invoice.finalize", final.id)
     return final
+
+
+def set_privacy(connection: Connection, org: str, body: PrivacyBody, actor: str) -> dict:
+    record = orgs.get_org(connection, org)
+    set_policy(connection, record.id, PrivacyPolicy(**body.model_dump()))
+    revisions.bump(connection)  # replicas pick the new policy up within a second
+    audit(connection, actor, "org.privacy", record.id, body.model_dump())
+    return {"org_id": record.id, **get_policy(connection, record.id).to_dict()}
+
+
+def get_privacy(connection: Connection, org: str) -> dict:
+    record = orgs.get_org(connection, org)
+    stored = bodies.count_bodies(connection, record.id)
+    return {"org_id": record.id, **get_policy(connection, record.id).to_dict(), "stored": stored}
+
+
+def erase_bodies(connection: Connection, org: str, actor: str) -> dict:
+    record = orgs.get_org(connection, org)
+    return {"org_id": record.id, "erased": bodies.erase_org(connection, record.id, actor)}
+
+
+def purge_bodies(connection: Connection, actor: str) -> dict:
+    return {"purged": bodies.purge_expired(connection, actor)}
+
+
+def rotate_keys(connection: Connection, keyring: Keyring, actor: str) -> dict:
+    count = bodies.rotate_keys(connection, keyring, actor)
+    return {"active_key": keyring.active, "reencrypted": count}

@@ -47,14 +47,15 @@ async def create_embeddings(
         ticket.settle_later(Used(Usage()), "error")
         raise
     used = Used(Usage(result.prompt_tokens, 0), time.perf_counter() - started)
-    await ticket.settle(used)
     width = len(result.vectors[0]) if result.vectors else 0
     if request.dimensions is not None and request.dimensions != width:
+        ticket.settle_later(Used(Usage()), "error")  # the caller is not charged for a 400
         raise InvalidRequestError(
             f"The model {spec.name!r} returns {width} dimensions and cannot shorten them; "
             f"omit `dimensions` or set it to {width}.",
             param="dimensions",
         )
+    await ticket.settle(used)
     usage = Usage(result.prompt_tokens, 0)
     body = {
         "object": "list",

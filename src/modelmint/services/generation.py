@@ -281,10 +281,10 @@ class GenerationRun:
                 last = chunk
             await self._settle()
         except (GeneratorExit, asyncio.CancelledError):
-            self._abandon("cancelled")
+            self.abandon("cancelled")
             raise
         except BaseException:
-            self._abandon("error")
+            self.abandon("error")
             raise
         if last is not None:
             yield last
@@ -294,10 +294,10 @@ class GenerationRun:
         try:
             result = await self.response()
         except asyncio.CancelledError:
-            self._abandon("cancelled")
+            self.abandon("cancelled")
             raise
         except BaseException:
-            self._abandon("error")
+            self.abandon("error")
             raise
         await self._settle()
         return result
@@ -311,7 +311,8 @@ class GenerationRun:
             request_text = self.request.model_dump_json(exclude_none=True)
             self.ticket.keep_bodies(request_text, json.dumps(texts, ensure_ascii=False))
 
-    def _abandon(self, status: str) -> None:
+    def abandon(self, status: str) -> None:
+        """Settle, without waiting, a run that will not finish (cancelled or failed)."""
         if self.ticket is not None:
             self.ticket.settle_later(self.used(), status)
 

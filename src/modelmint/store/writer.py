@@ -9,11 +9,12 @@ so one bad job cannot lose the others.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,12 +83,14 @@ class GroupCommitWriter:
                 self._run_batch([job])
             return
         for job, result in zip(batch, results, strict=True):
-            if job.future is not None and not job.future.cancelled():
-                job.future.set_result(result)
+            if job.future is not None:
+                with contextlib.suppress(InvalidStateError):  # its waiter was cancelled
+                    job.future.set_result(result)
 
     @staticmethod
     def _fail(job: Job, error: Exception) -> None:
         if job.future is not None and not job.future.cancelled():
-            job.future.set_exception(error)
+            with contextlib.suppress(InvalidStateError):
+                job.future.set_exception(error)
         else:
             logger.error("a queued write failed: %s", error)

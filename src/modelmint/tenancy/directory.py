@@ -87,10 +87,12 @@ class Directory:
         now_mono = time.monotonic()
         cached = self._cache.get(digest)
         if cached is None or cached[0] < now_mono:
+            revision = self._revision
             account = await self.db.read(_lookup, digest, utcnow())
             if len(self._cache) >= MAX_ENTRIES:
                 self._cache.clear()
-            self._cache[digest] = (now_mono + ENTRY_SECONDS, account)
+            if revision == self._revision:  # else a change raced the read: do not keep it
+                self._cache[digest] = (now_mono + ENTRY_SECONDS, account)
         else:
             account = cached[1]
         if account is None or account.key is None:

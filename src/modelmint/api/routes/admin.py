@@ -146,3 +146,38 @@ async def finalize(
 ) -> Any:
     final = await _write(state, admin.finalize, org, month, _actor(account))
     return final.to_dict()
+
+
+@router.get("/orgs/{org}/privacy", summary="An org's privacy policy and stored bodies")
+async def get_privacy(
+    org: str, state: AppState = Depends(get_state), account: Account = ADMIN
+) -> Any:
+    return await _read(state, admin.get_privacy, org)
+
+
+@router.put("/orgs/{org}/privacy", summary="Set bodies storage, PII mode and retention")
+async def set_privacy(
+    org: str,
+    body: admin.PrivacyBody,
+    state: AppState = Depends(get_state),
+    account: Account = ADMIN,
+) -> Any:
+    return await _write(state, admin.set_privacy, org, body, _actor(account))
+
+
+@router.delete("/orgs/{org}/bodies", summary="Erase every stored body of an org (audited)")
+async def erase_bodies(
+    org: str, state: AppState = Depends(get_state), account: Account = ADMIN
+) -> Any:
+    return await _write(state, admin.erase_bodies, org, _actor(account))
+
+
+@router.post("/privacy/purge", summary="Delete bodies past their org's retention now")
+async def purge(state: AppState = Depends(get_state), account: Account = ADMIN) -> Any:
+    return await _write(state, admin.purge_bodies, _actor(account))
+
+
+@router.post("/privacy/rotate-keys", summary="Re-encrypt stored bodies with the newest key")
+async def rotate(state: AppState = Depends(get_state), account: Account = ADMIN) -> Any:
+    keyring = state.accounting.keyring
+    return await _write(state, admin.rotate_keys, keyring, _actor(account))

@@ -21,6 +21,7 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 
 async def _respond(run: ChatRun | CompletionRun, stream: bool, state: AppState) -> Any:
     def record() -> None:
+        run.abandon("cancelled")  # does nothing once the run is settled
         usage = run.usage
         state.metrics.observe_generation(
             run.spec.name,
@@ -75,10 +76,16 @@ async def embeddings(
 
 
 @router.get("/models", summary="List models")
-async def models(state: AppState = Depends(get_state)) -> Any:
+async def models(
+    state: AppState = Depends(get_state), account: Account = Depends(require_scope("inference"))
+) -> Any:
     return list_models(state.pool)
 
 
 @router.get("/models/{model:path}", summary="Retrieve a model")
-async def model(model: str, state: AppState = Depends(get_state)) -> Any:
+async def model(
+    model: str,
+    state: AppState = Depends(get_state),
+    account: Account = Depends(require_scope("inference")),
+) -> Any:
     return get_model(state.pool, model)
