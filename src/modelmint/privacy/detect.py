@@ -48,12 +48,12 @@ LANDLINE_RE = re.compile(
     r"\d{3,4}[ \-]?\d{4}(?![0-9])"
 )
 INTERNATIONAL_RE = re.compile(
-    r"(?<![0-9A-Za-z+])\+[1-9]\d{0,2}(?:(?:[ \-]\d{1,6}){1,6}|\d{5,13})(?![0-9])"
+    r"(?<![0-9A-Za-z+])\+[1-9]\d{0,2}(?:(?:[ \-]\d{1,8}){1,6}|\d{5,13})(?![0-9])"
 )
 IPV4_RE = re.compile(r"(?<![0-9A-Za-z.])(?:\d{1,3}\.){3}\d{1,3}(?![0-9A-Za-z]|\.\d)")
 IPV6_RE = re.compile(
     r"(?<![0-9A-Fa-f:.])(?:[0-9A-Fa-f]{0,4}:){2,7}"
-    r"(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![0-9A-Za-z:])"
+    r"(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![0-9A-Za-z:.])"
 )
 PASSPORT_CN_RE = re.compile(r"(?<![0-9A-Za-z])(?:[EG]\d{8}|E[A-HJ-NP-Z]\d{7})(?![0-9A-Za-z])")
 PASSPORT_CUE_RE = re.compile(
@@ -62,10 +62,14 @@ PASSPORT_CUE_RE = re.compile(
     re.IGNORECASE,
 )
 
-_EN_NAME = r"([A-Z][a-z]+(?:['\-][A-Z]?[a-z]+)?(?:\s+[A-Z][a-z]+(?:['\-][A-Z]?[a-z]+)?){0,2})"
+_EN_WORD = r"(?!(?:Sir|Madam|Customer|Team|All|Support|Passport|Name|Email|Phone)\b)" + (
+    r"[A-Z][a-z]+(?:[A-Z][a-z]+)?(?:['\-][A-Z]?[a-z]+)?"
+)
+_EN_NAME = rf"({_EN_WORD}(?:[ \t]+{_EN_WORD}){{0,2}})"
 PERSON_EN_RE = re.compile(
-    r"(?:\b(?:[Mm]y name is|I am|I'm|[Nn]ame\s*:|[Cc]ontact\s*:|[Dd]ear|[Ss]igned,|"
-    r"[Rr]egards,|[Ss]incerely,|[Tt]hanks,)\s+(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s+)?"
+    r"(?:\b(?:[Mm]y name is|I am|I'm|[Tt]his is|[Nn]ame\s*[:=]|[Cc]ontact\s*:|[Dd]ear|"
+    r"[Ss]igned,|[Rr]egards,|[Ss]incerely,|[Tt]hanks,|[Aa]ttn:|[Hh]older|[Cc]ustomer)\s+"
+    r"(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s+)?"
     r"|\b(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s+)" + _EN_NAME
 )
 SURNAMES = (
@@ -75,11 +79,12 @@ SURNAMES = (
 )
 _HAN = r"[\u4e00-\u9fff]"
 PERSON_ZH_CUE_RE = re.compile(
-    rf"(?:我叫|我的名字是|姓名[:：]?\s*|联系人[:：]?\s*|收件人[:：]?\s*|客户[:：]\s*)"
+    rf"(?:我叫|我是|我的名字是|姓名[:：]?\s*|联系人[:：]?\s*|收件人[:：]?\s*|客户[:：]\s*|"
+    rf"持卡人[:：]?\s*|户名[:：]?\s*|旅客|紧急联系人)"
     rf"([{SURNAMES}]{_HAN}{{1,2}})"
     rf"(?=[，。,.!！？?\s:：；;、）)]|$|先生|女士|小姐|的|电话|手机|邮箱|身份证|护照|，)"
 )
-PERSON_ZH_TITLE_RE = re.compile(rf"([{SURNAMES}]{_HAN}{{0,2}}?)(?:先生|女士|小姐)")
+PERSON_ZH_TITLE_RE = re.compile(rf"([{SURNAMES}]{_HAN}{{0,2}}?)(?:先生|女士|小姐|经理|老师)")
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
