@@ -23,3 +23,6 @@ def configure_logging(level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # these log whole bodies or streamed answers at DEBUG: never in our logs (PII)
+    for chatty in ("sse_starlette", "httpx", "httpcore", "aiohttp.client"):
+        logging.getLogger(chatty).setLevel(max(logging.INFO, root.level))

@@ -79,8 +79,8 @@ def _unfinished_tag_start(text: str) -> int:
     if start < 0 or ">" in text[start:]:
         return len(text)
     tail = text[start + 1 :]
-    kind, separator, number = tail.partition("_")
-    could_be = kind in TYPES if separator else any(t.startswith(kind) for t in TYPES)
-    if could_be and (not number or number.isdigit()):
-        return start
+    for kind in TYPES:
+        head = kind + "_"
+        if head.startswith(tail) or (tail.startswith(head) and tail[len(head) :].isdigit()):
+            return start
     return len(text)

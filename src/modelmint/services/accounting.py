@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -35,7 +36,7 @@ from modelmint.core.settings import Settings
 from modelmint.core.types import Principal, Usage
 from modelmint.privacy.bodies import purge_expired, store_body
 from modelmint.privacy.crypto import Keyring
-from modelmint.services.privacy import RequestPrivacy
+from modelmint.services.privacy import PrivacyCheckError, RequestPrivacy
 from modelmint.store.database import Database
 from modelmint.tenancy.directory import Account, Directory
 from modelmint.tenancy.orgs import LOCAL_ORG, OrgRecord
@@ -128,17 +129,25 @@ class Ticket:
     def keeps_bodies(self) -> bool:
         return self.account.policy.store_bodies and self.accounting.ledger_enabled
 
-    def keep_bodies(self, request_text: str, response_text: str) -> None:
+    def keep_bodies(self, request_body: Any, response_body: Any) -> None:
         """Store the bodies, redacted as the policy says and encrypted, off the hot path."""
         privacy = self.privacy or RequestPrivacy(self.account.policy)
+        try:
+            request_text, response_text = (
+                privacy.stored(request_body),
+                privacy.stored(response_body),
+            )
+        except PrivacyCheckError:  # fail closed: rather no copy than an unredacted one
+            logger.warning("request %s: bodies not stored, redaction failed", self.request_id)
+            return
         self.accounting.db.write_later(
             store_body,
             self.accounting.keyring,
             self.request_id,
             self.account.org.id,
             self.created_at,
-            privacy.stored(request_text),
-            privacy.stored(response_text),
+            request_text,
+            response_text,
         )
 
     def settle_later(self, used: Used, status: str) -> None:

@@ -8,7 +8,6 @@ can fix (context too long, server busy, bad grammar) surface before any byte is 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -307,9 +306,8 @@ class GenerationRun:
             return
         await self.ticket.settle(self.used())
         if self.ticket.keeps_bodies:
-            texts = {i: "".join(parts) for i, parts in sorted(self.engine_texts.items())}
-            request_text = self.request.model_dump_json(exclude_none=True)
-            self.ticket.keep_bodies(request_text, json.dumps(texts, ensure_ascii=False))
+            texts = {str(i): "".join(parts) for i, parts in sorted(self.engine_texts.items())}
+            self.ticket.keep_bodies(self.request.model_dump(mode="json", exclude_none=True), texts)
 
     def abandon(self, status: str) -> None:
         """Settle, without waiting, a run that will not finish (cancelled or failed)."""

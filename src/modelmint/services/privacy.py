@@ -9,10 +9,12 @@ detector broke.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
+from typing import Any
 
-from modelmint.core.errors import InvalidRequestError, ModelmintError
+from modelmint.core.errors import InvalidRequestError, ModelmintError, UnsupportedParameterError
 from modelmint.privacy.detect import detect
 from modelmint.privacy.placeholders import Placeholders, Restorer
 from modelmint.privacy.policy import PrivacyPolicy
@@ -54,6 +56,13 @@ class RequestPrivacy:
                     param=param,
                 )
         elif mode == "redact_model":
+            if any(request.params.logprobs for request in requests):
+                raise UnsupportedParameterError(
+                    "logprobs are not available to this organization: its privacy policy "
+                    "(redact_model) has the model see placeholders, whose tokens are not the "
+                    "text you get back. Drop logprobs.",
+                    param="logprobs",
+                )
             done: set[int] = set()
             for request in requests:
                 _redact_in_place(request, self.placeholders, done)
@@ -61,11 +70,26 @@ class RequestPrivacy:
     def restorer(self) -> Restorer | None:
         return self.placeholders.restorer() if self.restores else None
 
-    def stored(self, text: str) -> str:
-        """What may be written to disk: redacted unless the policy's mode is off/block."""
-        if self.policy.pii_mode in ("redact_storage", "redact_model"):
-            return _safe(self.placeholders.redact, text)
-        return text
+    @property
+    def redacts_storage(self) -> bool:
+        return self.policy.pii_mode in ("redact_storage", "redact_model")
+
+    def stored(self, value: Any) -> str:
+        """JSON of what may be written to disk: every string in it redacted (before JSON
+        escapes hide a value behind a `\\n`) unless the mode is off or block."""
+        if self.redacts_storage:
+            value = _map_strings(value, lambda text: _safe(self.placeholders.redact, text))
+        return json.dumps(value, ensure_ascii=False)
+
+
+def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, dict):
+        return {key: _map_strings(item, fn) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_map_strings(item, fn) for item in value]
+    return value
 
 
 def _texts(request: GenerationRequest) -> list[str]:
