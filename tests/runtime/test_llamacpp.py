@@ -225,3 +225,27 @@ async def test_multibyte_text_is_streamed_intact(engine):
         max_tokens=30,
     )
     assert "\ufffd" not in text
+
+
+async def test_a_shared_prefix_is_not_computed_again(engine):
+    system = " ".join(f"Rule {i}: answer politely and briefly." for i in range(30))
+    questions = ["What is 2+2?", "Name a colour.", "What is the capital of France?"]
+    usages = []
+    for question in questions:
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": question}]
+        request = GenerationRequest(SamplingParams(max_tokens=12, temperature=0), messages=messages)
+        finished = [e async for e in engine.generate(request)][-1]
+        usages.append(finished.usage)
+    assert usages[0].prompt_tokens > 250
+    # each later request reuses at least the system prompt from a freed slot's cells
+    for usage in usages[1:]:
+        assert usage.cached_tokens >= usages[0].prompt_tokens - 20
+        assert usage.cached_tokens < usage.prompt_tokens
+
+
+async def test_reused_cells_give_the_same_answer(engine):
+    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    first = await run(engine, messages=messages, max_tokens=16, temperature=0)
+    again = await run(engine, messages=messages, max_tokens=16, temperature=0)
+    assert again[2].usage.cached_tokens == again[2].usage.prompt_tokens - 1
+    assert first[0] == again[0]

@@ -43,6 +43,7 @@ class Meter:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     compute_seconds: float = 0.0  # this request's share of the engine's busy time
+    cached_tokens: int = 0  # prompt tokens found in the KV cache, not computed again
 
 
 @dataclass(slots=True)

@@ -201,13 +201,15 @@ async def merge(choices: list[Choice]) -> AsyncIterator[tuple[Choice, Generation
 
 def total_usage(choices: list[Choice]) -> Usage:
     """Like OpenAI: each distinct prompt is counted once, completion tokens are summed."""
-    prompt_tokens: dict[int, int] = {}
+    prompts: dict[int, Usage] = {}
     completion_tokens = 0
     for choice in choices:
         if choice.finished is not None:
-            prompt_tokens[choice.prompt_group] = choice.finished.usage.prompt_tokens
+            prompts[choice.prompt_group] = choice.finished.usage
             completion_tokens += choice.finished.usage.completion_tokens
-    return Usage(sum(prompt_tokens.values()), completion_tokens)
+    prompt_tokens = sum(usage.prompt_tokens for usage in prompts.values())
+    cached = sum(usage.cached_tokens for usage in prompts.values())
+    return Usage(prompt_tokens, completion_tokens, cached)
 
 
 @dataclass

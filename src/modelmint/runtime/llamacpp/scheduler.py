@@ -31,6 +31,9 @@ class Scheduler:
         self.n_batch = model.config.n_batch
         self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
         self._free = list(range(slots))[::-1]
+        # prefix reuse: a free slot keeps the KV cells of its last sequence, and a new
+        # prompt takes the free slot that shares the longest prefix with it
+        self._cached: dict[int, list[int]] = {}
         self._incoming: deque[Sequence] = deque()
         self._running: list[Sequence] = []
         self._wakeup = threading.Condition()
@@ -83,7 +86,7 @@ class Scheduler:
                 logger.exception("decode step failed")
                 for sequence in list(self._running):
                     sequence.emit(EngineError(f"The engine failed: {exc}"))
-                    self._release(sequence)
+                    self._release(sequence, keep_cells=False)
         for sequence in [*self._running, *self._incoming]:
             sequence.emit(EngineError("The server is shutting down."))
 
@@ -93,15 +96,34 @@ class Scheduler:
             if sequence.cancelled:
                 sequence.sampler.free()
                 continue
-            sequence.seq_id = self._free.pop()
+            sequence.seq_id = self._best_slot(sequence.prompt)
+            reused = sequence.resume_from(self._cached.pop(sequence.seq_id, []))
+            self.model.forget(sequence.seq_id, reused)
+            sequence.meter.cached_tokens = reused
             self._running.append(sequence)
+
+    def _best_slot(self, prompt: list[int]) -> int:
+        def shared(seq_id: int) -> int:
+            cached, count = self._cached.get(seq_id, []), 0
+            for have, want in zip(cached, prompt, strict=False):
+                if have != want:
+                    break
+                count += 1
+            return count
+
+        best = max(self._free, key=shared)
+        self._free.remove(best)
+        return best
 
     def _drop_cancelled(self) -> None:
         for sequence in [s for s in self._running if s.cancelled]:
             self._release(sequence)
 
-    def _release(self, sequence: Sequence) -> None:
-        self.model.forget(sequence.seq_id)
+    def _release(self, sequence: Sequence, keep_cells: bool = True) -> None:
+        if keep_cells:
+            self._cached[sequence.seq_id] = sequence.decoded
+        else:
+            self.model.forget(sequence.seq_id)
         sequence.sampler.free()
         self._running.remove(sequence)
         self._free.append(sequence.seq_id)
@@ -135,6 +157,7 @@ class Scheduler:
         share = (time.perf_counter() - started) / max(count, 1)
         for sequence, size in fed:
             sequence.n_past += size
+            sequence.decoded += sequence.pending[:size]
             del sequence.pending[:size]
             sequence.meter.compute_seconds += share * size
         for sequence, index in outputs:
@@ -173,6 +196,6 @@ class Scheduler:
             tail = sequence.stops.flush()
             if tail or sequence.held_logprobs:
                 self._emit_text(sequence, tail)
-        usage = Usage(len(sequence.prompt), sequence.generated)
+        usage = Usage(len(sequence.prompt), sequence.generated, sequence.meter.cached_tokens)
         self._release(sequence)  # before the caller hears of it, so its slot is free by then
         sequence.emit(Finished(reason, usage))  # type: ignore[arg-type]

@@ -28,6 +28,7 @@ class Sequence:
     seq_id: int = -1
     n_past: int = 0
     pending: list[int] = field(default_factory=list)
+    decoded: list[int] = field(default_factory=list)  # the tokens whose KV cells it holds
     generated: int = 0
     cancelled: bool = False
     held_logprobs: list[TokenLogprob] = field(default_factory=list)
@@ -38,6 +39,19 @@ class Sequence:
     def __post_init__(self) -> None:
         self.pending = list(self.prompt)
         self.meter.prompt_tokens = len(self.prompt)
+
+    def resume_from(self, cached: list[int]) -> int:
+        """Start after the longest prefix of the prompt already in this slot's cells
+        (always leaving one prompt token to decode, for the first logits)."""
+        common = 0
+        for have, want in zip(cached, self.prompt[:-1], strict=False):
+            if have != want:
+                break
+            common += 1
+        self.n_past = common
+        self.decoded = self.prompt[:common]
+        self.pending = self.prompt[common:]
+        return common
 
     @property
     def prefilling(self) -> bool:
