@@ -1,7 +1,9 @@
 """The `embeddings` engine: a sentence-transformers model loaded from a local folder.
 
-Encoding runs on one worker thread so the event loop stays free; requests wait their turn
-in a bounded queue (429 past it). Inputs longer than the
+Encoding runs on one worker thread so the event loop stays free. Requests that arrive
+while it is busy are encoded together in the next batch (up to BATCH_TEXTS texts), so many
+small concurrent requests cost about what one big one does; past `max_queue` waiting
+requests, callers get 429. Inputs longer than the
 model's sequence limit are refused with the numbers rather than silently truncated.
 """
 
@@ -17,6 +19,8 @@ from modelmint.core.errors import ContextLengthExceededError, InvalidRequestErro
 from modelmint.runtime.admission import AdmissionGate
 from modelmint.runtime.engine import Embeddings, EngineStats, GenerationEvent, GenerationRequest
 
+BATCH_TEXTS = 256
+
 
 class SentenceTransformersEngine:
     kind = "embeddings"
@@ -27,9 +31,11 @@ class SentenceTransformersEngine:
         self.path = path
         self.context_length = context_length
         self.threads = threads
-        self.gate = AdmissionGate(1, max_queue)
+        self.gate = AdmissionGate(BATCH_TEXTS, max_queue)
         self._model = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+        self._pending: list[tuple[list[str], asyncio.Future[Embeddings]]] = []
+        self._drainer: asyncio.Task | None = None
 
     async def start(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
@@ -46,6 +52,8 @@ class SentenceTransformersEngine:
         self._model = model
 
     async def close(self) -> None:
+        if self._drainer is not None:
+            self._drainer.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._model = None
 
@@ -71,22 +79,63 @@ class SentenceTransformersEngine:
 
     async def embed(self, texts: Sequence[str]) -> Embeddings:
         async with self.gate.slot():
-            return await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._encode, list(texts)
-            )
+            future: asyncio.Future[Embeddings] = asyncio.get_running_loop().create_future()
+            self._pending.append((list(texts), future))
+            if self._drainer is None or self._drainer.done():
+                self._drainer = asyncio.create_task(self._drain(), name="embeddings-batcher")
+            return await future
 
-    def _encode(self, texts: list[str]) -> Embeddings:
-        assert self._model is not None
-        encoded = self._model.tokenizer(texts, add_special_tokens=True)["input_ids"]
-        lengths = [len(ids) for ids in encoded]
-        for index, length in enumerate(lengths):
-            if length > self.context_length:
-                raise ContextLengthExceededError(
-                    f"Input {index} has {length} tokens; this model accepts at most "
-                    f"{self.context_length}. Split the text into smaller pieces.",
-                    param="input",
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            batch, size = [], 0
+            while self._pending and (not batch or size + len(self._pending[0][0]) <= BATCH_TEXTS):
+                batch.append(self._pending.pop(0))
+                size += len(batch[-1][0])
+            try:
+                results = await loop.run_in_executor(
+                    self._executor, self._encode_many, [texts for texts, _ in batch]
                 )
-        vectors = self._model.encode(
-            texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True
+            except Exception as exc:  # the whole batch failed: each caller hears of it
+                results = [exc] * len(batch)
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():  # its caller went away
+                    continue
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+    def _encode_many(self, requests: list[list[str]]) -> list[Embeddings | Exception]:
+        """Each request's embeddings, from one `encode` over every valid request's texts."""
+        assert self._model is not None
+        results: list[Embeddings | Exception] = []
+        texts: list[str] = []
+        for request in requests:
+            encoded = self._model.tokenizer(request, add_special_tokens=True)["input_ids"]
+            lengths = [len(ids) for ids in encoded]
+            too_long = next((i for i, n in enumerate(lengths) if n > self.context_length), None)
+            if too_long is not None:
+                results.append(
+                    ContextLengthExceededError(
+                        f"Input {too_long} has {lengths[too_long]} tokens; this model accepts "
+                        f"at most {self.context_length}. Split the text into smaller pieces.",
+                        param="input",
+                    )
+                )
+                continue
+            results.append(Embeddings([], sum(lengths)))
+            texts += request
+        vectors = (
+            self._model.encode(
+                texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True
+            )
+            if texts
+            else []
         )
-        return Embeddings([v.tolist() for v in vectors], sum(lengths))
+        start = 0
+        for request, result in zip(requests, results, strict=True):
+            if isinstance(result, Embeddings):
+                result.vectors = [v.tolist() for v in vectors[start : start + len(request)]]
+                start += len(request)
+        return results
