@@ -138,13 +138,16 @@ def get_invoice(connection: Connection, org_id: str, month: str) -> Invoice | No
     return None if row is None else _record(row)
 
 
-def build_invoice(connection: Connection, org_id: str, month: str) -> Invoice:
-    """The org's invoice for the month: the final one if it exists, else a fresh draft."""
+def build_invoice(
+    connection: Connection, org_id: str, month: str, lines: list[dict] | None = None
+) -> Invoice:
+    """The org's invoice for the month: the final one if it exists, else a fresh draft
+    (of `lines`, when the caller already built them on a reader)."""
     month_bounds(month)
     existing = get_invoice(connection, org_id, month)
     if existing is not None and existing.status == "final":
         return existing
-    lines = build_lines(connection, org_id, month)
+    lines = build_lines(connection, org_id, month) if lines is None else lines
     total = sum(line["amount_cents"] for line in lines)
     if existing is None:
         connection.execute(

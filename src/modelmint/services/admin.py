@@ -276,9 +276,17 @@ def usage(
     return {"month": month, "by": by, "org_id": org_id, "rows": [r.to_dict() for r in rows]}
 
 
-def invoice(connection: Connection, org: str, month: str | None) -> invoices.Invoice:
+def invoice(
+    connection: Connection, org: str, month: str | None, lines: list[dict] | None = None
+) -> invoices.Invoice:
     record = orgs.get_org(connection, org)
-    return invoices.build_invoice(connection, record.id, month or month_of(utcnow()))
+    return invoices.build_invoice(connection, record.id, month or month_of(utcnow()), lines)
+
+
+def invoice_lines(connection: Connection, org: str, month: str | None) -> list[dict]:
+    """The month's lines, read without writing (the aggregation must not hold the writer)."""
+    record = orgs.get_org(connection, org)
+    return invoices.build_lines(connection, record.id, month or month_of(utcnow()))
 
 
 def finalize(connection: Connection, org: str, month: str, actor: str) -> invoices.Invoice:

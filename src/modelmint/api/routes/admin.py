@@ -134,7 +134,8 @@ async def invoice(
     state: AppState = Depends(get_state),
     account: Account = ADMIN,
 ) -> Any:
-    built = await _write(state, admin.invoice, org, month)
+    lines = await _read(state, admin.invoice_lines, org, month)
+    built = await _write(state, admin.invoice, org, month, lines)
     if format == "csv":
         return PlainTextResponse(built.to_csv(), media_type="text/csv")
     return JSONResponse(built.to_dict())
