@@ -1,11 +1,11 @@
-"""SQL helpers that differ by dialect: insert-if-absent, built once per table and dialect."""
+"""SQL helpers: insert-if-absent (built once per table and dialect), lookup by id or name."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Row, Table, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -22,3 +22,9 @@ def insert_ignore(connection: Connection, table: Table, **values: Any) -> bool:
     """Insert a row unless its key exists; True when inserted."""
     statement = _insert_ignore(table, connection.dialect.name)
     return connection.execute(statement, values).first() is not None
+
+
+def by_id_or_name(connection: Connection, table: Table, id_or_name: str) -> Row | None:
+    """The row whose `id` or `name` is the given value (ids and names never collide)."""
+    where = or_(table.c.id == id_or_name, table.c.name == id_or_name)
+    return connection.execute(select(table).where(where)).first()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, select, update
 
 from modelmint.core.ids import new_id, utcnow
+from modelmint.store.sql import by_id_or_name
 from modelmint.store.tables import orgs
 from modelmint.tenancy.revisions import bump
 
@@ -59,9 +60,7 @@ def create_org(
 
 
 def find_org(connection: Connection, id_or_name: str) -> OrgRecord | None:
-    row = connection.execute(
-        select(orgs).where(or_(orgs.c.id == id_or_name, orgs.c.name == id_or_name))
-    ).first()
+    row = by_id_or_name(connection, orgs, id_or_name)
     return None if row is None else _record(row)
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, select
 
 from modelmint.core.ids import new_id, utcnow
+from modelmint.store.sql import by_id_or_name
 from modelmint.store.tables import plan_prices, plans, subscriptions
 from modelmint.tenancy.revisions import bump
 
@@ -137,9 +138,7 @@ def set_price(
 
 
 def find_plan(connection: Connection, id_or_name: str) -> PlanRecord | None:
-    row = connection.execute(
-        select(plans).where(or_(plans.c.id == id_or_name, plans.c.name == id_or_name))
-    ).first()
+    row = by_id_or_name(connection, plans, id_or_name)
     return None if row is None else _plan(row)
 
 
