@@ -55,7 +55,8 @@ return tostring(level)
 
 
 class RedisLimiter:
-    def __init__(self, url: str, prefix: str = "modelmint:rl:") -> None:
+    # one hash tag for every bucket: a script's keys must share a slot on Redis Cluster
+    def __init__(self, url: str, prefix: str = "modelmint:{rl}:") -> None:
         import redis.asyncio as redis
 
         self._redis = redis.Redis.from_url(url)

@@ -7,12 +7,15 @@ USD strings; every change is written to the audit log with its actor.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
 
 from modelmint.billing import invoices, reports
 from modelmint.billing.money import format_usd, usd_to_nanos
@@ -90,6 +93,22 @@ class KeyCreate(Body):
     spend_limit: Decimal | None = Field(default=None, ge=0)
     token_limit: int | None = Field(default=None, ge=0)
     expires_at: datetime | None = None
+
+
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` with a database conflict (a name or id in use) turned into a ValueError, so
+    callers need not know SQL."""
+
+    @functools.wraps(fn)
+    def run(connection: Connection, *args: Any) -> Any:
+        try:
+            return fn(connection, *args)
+        except IntegrityError as exc:
+            raise ValueError(
+                "that conflicts with what exists already (a name or id in use)"
+            ) from exc
+
+    return run
 
 
 def _nanos(amount: Decimal | None) -> int | None:

@@ -11,7 +11,6 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy.exc import IntegrityError
 
 from modelmint.api.deps import AppState, get_state, require_scope
 from modelmint.core.errors import InvalidRequestError, NotFoundError
@@ -29,10 +28,10 @@ def _actor(account: Account) -> str:
 
 async def _write(state: AppState, fn: Callable[..., Any], *args: Any) -> Any:
     try:
-        return await state.accounting.db.write(fn, *args)
+        return await state.accounting.db.write(admin.guarded(fn), *args)
     except LookupError as exc:
         raise NotFoundError(str(exc).strip("'\"")) from exc
-    except (ValueError, IntegrityError) as exc:
+    except ValueError as exc:
         raise InvalidRequestError(str(exc).splitlines()[0]) from exc
 
 
