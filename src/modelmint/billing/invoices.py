@@ -17,7 +17,7 @@ from sqlalchemy import Connection, select, update
 
 from modelmint.billing.money import cents_to_usd, nanos_to_cents
 from modelmint.billing.reports import month_bounds, usage_by
-from modelmint.core.ids import new_id, utcnow
+from modelmint.core.ids import iso_utc, new_id, utcnow
 from modelmint.store.tables import invoices
 from modelmint.tenancy.plans import get_plan, subscriptions_of
 
@@ -49,8 +49,8 @@ class Invoice:
             "total_cents": self.total_cents,
             "lines": self.lines,
             "rounding": ROUNDING_RULE,
-            "created_at": self.created_at.isoformat() + "Z",
-            "finalized_at": self.finalized_at.isoformat() + "Z" if self.finalized_at else None,
+            "created_at": iso_utc(self.created_at),
+            "finalized_at": iso_utc(self.finalized_at),
         }
 
     def to_csv(self) -> str:

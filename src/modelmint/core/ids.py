@@ -15,5 +15,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def iso_utc(moment: datetime | None) -> str | None:
+    """A stored (naive UTC) time as ISO 8601 with its Z, for JSON answers."""
+    return None if moment is None else moment.isoformat() + "Z"
+
+
 def month_of(moment: datetime) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"

@@ -19,11 +19,11 @@ from sqlalchemy.exc import IntegrityError
 
 from modelmint.billing import invoices, reports
 from modelmint.billing.money import format_usd, usd_to_nanos
-from modelmint.core.ids import month_of, utcnow
+from modelmint.core.ids import iso_utc, month_of, utcnow
 from modelmint.privacy import bodies
 from modelmint.privacy.crypto import Keyring
 from modelmint.privacy.policy import PrivacyPolicy, get_policy, set_policy
-from modelmint.store.audit import record as record_audit
+from modelmint.store.audit import record as audit
 from modelmint.store.tables import api_keys
 from modelmint.tenancy import keys, orgs, plans, revisions
 
@@ -122,9 +122,6 @@ def _naive_utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-audit = record_audit  # every admin change is recorded with its actor
-
-
 def plan_view(plan: plans.PlanRecord) -> dict:
     view = plan.to_dict()
     view["monthly_price"] = format_usd(plan.monthly_price_nanos, 2)
@@ -166,7 +163,7 @@ def change_price(connection: Connection, plan: str, body: PriceChange, actor: st
         starts,
     )
     audit(connection, actor, "plan.price", record.id, body.model_dump(mode="json"))
-    return {"plan": record.id, "model": body.model, "effective_from": starts.isoformat() + "Z"}
+    return {"plan": record.id, "model": body.model, "effective_from": iso_utc(starts)}
 
 
 def ensure_starter_plan(connection: Connection) -> plans.PlanRecord:
@@ -215,7 +212,7 @@ def subscribe(connection: Connection, org: str, body: Subscribe, actor: str) -> 
     plan = plans.get_plan(connection, body.plan)
     sub = plans.subscribe(connection, record.id, plan.id, _naive_utc(body.starts_at))
     audit(connection, actor, "org.subscribe", record.id, body.model_dump(mode="json"))
-    return {"org_id": sub.org_id, "plan": plan.name, "starts_at": sub.starts_at.isoformat() + "Z"}
+    return {"org_id": sub.org_id, "plan": plan.name, "starts_at": iso_utc(sub.starts_at)}
 
 
 def list_orgs(connection: Connection) -> list[dict]:

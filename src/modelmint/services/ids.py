@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
+from modelmint.core.ids import new_id
 
 
 def new_request_id() -> str:
-    return "req_" + secrets.token_hex(12)
+    return new_id("req")
 
 
 def object_id(prefix: str, request_id: str) -> str:

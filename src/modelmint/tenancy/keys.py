@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
-from modelmint.core.ids import new_id, utcnow
+from modelmint.core.ids import iso_utc, new_id, utcnow
 from modelmint.store.tables import api_keys
 from modelmint.tenancy.revisions import bump
 
@@ -61,15 +61,11 @@ class KeyRecord:
             "tpm": self.tpm,
             "spend_limit_nanos": self.spend_limit_nanos,
             "token_limit": self.token_limit,
-            "created_at": _iso(self.created_at),
-            "expires_at": _iso(self.expires_at),
-            "revoked_at": _iso(self.revoked_at),
-            "last_used_at": _iso(self.last_used_at),
+            "created_at": iso_utc(self.created_at),
+            "expires_at": iso_utc(self.expires_at),
+            "revoked_at": iso_utc(self.revoked_at),
+            "last_used_at": iso_utc(self.last_used_at),
         }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat() + "Z"
 
 
 def new_key() -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
-from modelmint.core.ids import new_id, utcnow
+from modelmint.core.ids import iso_utc, new_id, utcnow
 from modelmint.store.sql import by_id_or_name
 from modelmint.store.tables import orgs
 from modelmint.tenancy.revisions import bump
@@ -27,7 +27,7 @@ class OrgRecord:
         return {
             "id": self.id,
             "name": self.name,
-            "created_at": self.created_at.isoformat() + "Z",
+            "created_at": iso_utc(self.created_at),
             "spend_limit_nanos": self.spend_limit_nanos,
             "token_limit": self.token_limit,
         }
