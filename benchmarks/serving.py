@@ -1,7 +1,9 @@
 """Engine performance: streamed chat completions against modelmint and two llama.cpp peers,
 all started by this script in the same run, on the same GGUF, with 2 threads each.
 
-The servers (each in its own session on a free port, stopped on exit, error or Ctrl-C):
+The servers (each in its own session on a free port, all started first and measured in
+turn, runs outermost, so that drift on a shared machine touches them alike; stopped on
+exit, error or Ctrl-C):
 
 1. modelmint: `modelmint serve --threads 2` with its default models, auth, plan limits and
    the usage ledger on (a plan with room to spare, an org and a key are created first in a
@@ -212,31 +214,39 @@ def memory_mb(session: int) -> tuple[float, float]:
 # --- measuring --------------------------------------------------------------------------
 
 
-def measure_levels(name: str, target: Target, args, session: int | None) -> dict[int, dict]:
-    """Every level, --runs times (runs outermost, so drift spreads over the levels)."""
-    per_level: dict[int, list[dict]] = {level: [] for level in args.levels}
+def measure_levels(targets: dict[str, tuple[Target, int | None]], args) -> dict[str, dict]:
+    """Every level on every server, --runs times: runs outermost, then levels, then
+    servers, so that drift on a shared machine spreads over all of them alike."""
+    per: dict[str, dict[int, list[dict]]] = {n: {lv: [] for lv in args.levels} for n in targets}
     for run in range(args.runs):
         for level in args.levels:
-            cpu = cpu_seconds(session) if session else 0.0
-            began = time.perf_counter()
-            r = asyncio.run(
-                run_level(target, level, args.max_tokens, args.seconds, args.warmup, args.requests)
-            )
-            cpu_note = ""
-            if session:
-                server_cpu = (cpu_seconds(session) - cpu) / (time.perf_counter() - began)
-                cpu_note = f"server {server_cpu:.0%}, "
-            per_level[level].append(r)
-            note = f", first error: {r['first_error']}" if r["errors"] else ""
-            log(
-                f"  {name} run {run + 1}/{args.runs}, {level} clients: {r['tok_s']:.1f} tok/s, "
-                f"TTFT p50 {r['ttft_p50']:.3f} s, ITL p50 {r['itl_p50'] * 1000:.1f} ms, "
-                f"{r['requests']} requests, {r['tok_per_req']:.0f} tok/answer, "
-                f"{r['errors']} errors; CPU: {cpu_note}"
-                f"client {r['client_cpu']:.0%}{note}"
-            )
-            time.sleep(args.pause)
-    return {level: median_of(runs) for level, runs in per_level.items()}
+            for name, (target, session) in targets.items():
+                per[name][level].append(measure_level(name, target, session, level, run, args))
+                time.sleep(args.pause)
+    return {
+        name: {level: median_of(runs) for level, runs in levels.items()}
+        for name, levels in per.items()
+    }
+
+
+def measure_level(name: str, target: Target, session: int | None, level: int, run: int, args):
+    cpu = cpu_seconds(session) if session else 0.0
+    began = time.perf_counter()
+    r = asyncio.run(
+        run_level(target, level, args.max_tokens, args.seconds, args.warmup, args.requests)
+    )
+    cpu_note = ""
+    if session:
+        server_cpu = (cpu_seconds(session) - cpu) / (time.perf_counter() - began)
+        cpu_note = f"server {server_cpu:.0%}, "
+    note = f", first error: {r['first_error']}" if r["errors"] else ""
+    log(
+        f"  {name} run {run + 1}/{args.runs}, {level} clients: {r['tok_s']:.1f} tok/s, "
+        f"TTFT p50 {r['ttft_p50']:.3f} s, ITL p50 {r['itl_p50'] * 1000:.1f} ms, "
+        f"{r['requests']} requests, {r['tok_per_req']:.0f} tok/answer, "
+        f"{r['errors']} errors; CPU: {cpu_note}client {r['client_cpu']:.0%}{note}"
+    )
+    return r
 
 
 def median_of(runs: list[dict]) -> dict:
@@ -247,25 +257,29 @@ def median_of(runs: list[dict]) -> dict:
     return {k: med(k) for k in METRICS} | {"errors": sum(r["errors"] for r in runs)}
 
 
-def measure_server(name: str, target: Target, args, session: int | None) -> dict:
-    result: dict = {}
-    asyncio.run(stream_one_warm(target, args.max_tokens))
-    if session:
-        result["rss"] = memory_mb(session)[0]
-        log(f"{name}: RSS after warm-up {result['rss']:.0f} MB")
+def measure_servers(targets: dict[str, tuple[Target, int | None]], args) -> dict[str, dict]:
+    """Warm-up and memory, the levels (interleaved), prefix reuse and peak memory."""
+    results: dict[str, dict] = {name: {} for name in targets}
+    for name, (target, session) in targets.items():
+        asyncio.run(stream_one_warm(target, args.max_tokens))
+        if session:
+            results[name]["rss"] = memory_mb(session)[0]
+            log(f"{name}: RSS after warm-up {results[name]['rss']:.0f} MB")
     if not args.no_throughput:
-        result["levels"] = measure_levels(name, target, args, session)
-    if args.prefix_pairs:
-        p = asyncio.run(prefix_pairs(target, args.prefix_pairs, args.seed))
-        note = f", first error: {p['first_error']}" if p["errors"] else ""
-        log(
-            f"  {name} prefix: first {p['first']:.3f} s, second {p['second']:.3f} s, "
-            f"ratio {p['ratio']:.2f} over {p['pairs']} pairs{note}"
-        )
-        result["prefix"] = p
-    if session:
-        result["peak"] = memory_mb(session)[1]
-    return result
+        for name, levels in measure_levels(targets, args).items():
+            results[name]["levels"] = levels
+    for name, (target, session) in targets.items():
+        if args.prefix_pairs:
+            p = asyncio.run(prefix_pairs(target, args.prefix_pairs, args.seed))
+            note = f", first error: {p['first_error']}" if p["errors"] else ""
+            log(
+                f"  {name} prefix: first {p['first']:.3f} s, second {p['second']:.3f} s, "
+                f"ratio {p['ratio']:.2f} over {p['pairs']} pairs{note}"
+            )
+            results[name]["prefix"] = p
+        if session:
+            results[name]["peak"] = memory_mb(session)[1]
+    return results
 
 
 async def stream_one_warm(target: Target, max_tokens: int) -> None:
@@ -357,26 +371,31 @@ def main(argv: list[str] | None = None) -> None:
         target = Target(args.base_url.rstrip("/"), args.model, args.api_key)
         if args.repeat_penalty:
             target.extra["repeat_penalty"] = args.repeat_penalty
-        results["endpoint"] = measure_server("endpoint", target, args, None)
+        results.update(measure_servers({"endpoint": (target, None)}, args))
         print(report(results, args))
         return
     gguf, tmp = gguf_path(), Path(tempfile.mkdtemp(prefix="modelmint-serving-"))
     servers = Servers(tmp)
     log(f"GGUF: {gguf}; logs in {tmp}")
     try:
+        # all servers run from the start and are measured in turn; an idle one costs nothing
+        targets: dict[str, tuple[Target, int | None]] = {}
         for name in [s for s in SERVERS if s in args.servers]:
             try:
                 started = start(name, servers, gguf, args)
-                if isinstance(started, str):
-                    log(f"{name}: skipped: {started}")
-                    results[name] = started
-                    continue
-                proc, target = started
-                results[name] = measure_server(name, target, args, proc.pid)
             except RuntimeError as exc:
                 log(f"{name}: FAILED: {exc}")
                 results[name] = f"failed: {str(exc).splitlines()[0]}"
-            servers.stop_all()
+                continue
+            if isinstance(started, str):
+                log(f"{name}: skipped: {started}")
+                results[name] = started
+                continue
+            proc, target = started
+            targets[name] = (target, proc.pid)
+        measured = measure_servers(targets, args)
+        results = {name: measured.get(name, results.get(name)) for name in SERVERS
+                   if name in measured or name in results}  # fmt: skip
     except KeyboardInterrupt:
         log("interrupted; stopping the servers")
         raise SystemExit(130) from None

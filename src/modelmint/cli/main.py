@@ -5,7 +5,19 @@ from __future__ import annotations
 import typer
 
 from modelmint import __version__
-from modelmint.cli import admin, chat, invoices, keys, models, orgs, plans, privacy, serve, usage
+from modelmint.cli import (
+    admin,
+    chat,
+    export,
+    invoices,
+    keys,
+    models,
+    orgs,
+    plans,
+    privacy,
+    serve,
+    usage,
+)
 
 app = typer.Typer(
     name="modelmint",
@@ -17,6 +29,7 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.command("chat")(chat.chat)
 app.command("models")(models.models)
+app.command("export-hf")(export.export_hf)
 app.command("usage")(usage.usage)
 app.add_typer(admin.app, name="admin")
 app.add_typer(orgs.app, name="orgs")

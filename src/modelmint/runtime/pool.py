@@ -31,6 +31,18 @@ def build_engine(spec: ModelSpec, options: PoolOptions) -> Engine:
             max_queue=options.max_queue,
             threads=options.threads,
             batch_size=spec.batch_size,
+            prefill_chunk=spec.prefill_chunk,
+            default_system_prompt=spec.default_system_prompt,
+        )
+    if spec.engine == "transformers":
+        from modelmint.runtime.hf import TransformersEngine
+
+        return TransformersEngine(
+            spec.weights_path(),
+            context_length=spec.context_length,
+            parallel=spec.parallel,
+            max_queue=options.max_queue,
+            threads=options.threads,
             default_system_prompt=spec.default_system_prompt,
         )
     if spec.engine == "embeddings":

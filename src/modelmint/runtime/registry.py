@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from modelmint.core.errors import ModelNotFoundError
 
-EngineKind = Literal["llamacpp", "embeddings", "upstream", "fake"]
+EngineKind = Literal["llamacpp", "transformers", "embeddings", "upstream", "fake"]
 DEFAULT_MODELS_FILE = Path(__file__).with_name("default_models.toml")
 
 
@@ -32,6 +32,9 @@ class ModelSpec(BaseModel):
     context_length: int = Field(default=2048, ge=16)
     parallel: int = Field(default=4, ge=1, le=64, description="Sequences decoded together.")
     batch_size: int = Field(default=512, ge=8, description="Tokens per decode step.")
+    prefill_chunk: int = Field(
+        default=128, ge=1, description="Prompt tokens per step while other sequences decode."
+    )
     default_system_prompt: str | None = None
     defaults: dict[str, Any] = Field(default_factory=dict)
     description: str = ""
@@ -46,7 +49,9 @@ class ModelSpec(BaseModel):
     def _check_source(self) -> ModelSpec:
         if self.engine == "upstream" and not self.base_url:
             raise ValueError(f"model {self.name!r}: the upstream engine needs base_url")
-        if self.engine in ("llamacpp", "embeddings") and not (self.path or self.package):
+        if self.engine in ("llamacpp", "transformers", "embeddings") and not (
+            self.path or self.package
+        ):
             raise ValueError(f"model {self.name!r}: set path, or package and file")
         return self
 

@@ -199,6 +199,11 @@ async def merge(choices: list[Choice]) -> AsyncIterator[tuple[Choice, Generation
         await asyncio.gather(*(c.close() for c in choices), return_exceptions=True)
 
 
+def _carries_text(chunk: dict[str, Any]) -> bool:
+    """Whether a chat or text completion chunk holds generated text."""
+    return any(c.get("text") or c.get("delta", {}).get("content") for c in chunk["choices"])
+
+
 def total_usage(choices: list[Choice]) -> Usage:
     """Like OpenAI: each distinct prompt is counted once, completion tokens are summed."""
     prompts: dict[int, Usage] = {}
@@ -273,13 +278,20 @@ class GenerationRun:
 
     async def billed_chunks(self) -> AsyncIterator[dict[str, Any]]:
         """`chunks()`, with the ledger committed before the last chunk goes out. A stream
-        the client cuts off is billed for what the engine produced."""
-        last = None
+        the client cuts off is billed for what the engine produced.
+
+        Chunks with text go out at once; chunks without (role, finish, usage) wait for the
+        next text, so the last one, which never carries text, follows the commit."""
+        held: list[dict[str, Any]] = []
         try:
             async for chunk in self.chunks():
-                if last is not None:
-                    yield last
-                last = chunk
+                if not _carries_text(chunk):
+                    held.append(chunk)
+                    continue
+                for waiting in held:
+                    yield waiting
+                held.clear()
+                yield chunk
             await self._settle()
         except (GeneratorExit, asyncio.CancelledError):
             self.abandon("cancelled")
@@ -287,8 +299,8 @@ class GenerationRun:
         except BaseException:
             self.abandon("error")
             raise
-        if last is not None:
-            yield last
+        for waiting in held:
+            yield waiting
 
     async def billed_response(self) -> dict[str, Any]:
         """`response()`, returned only once its ledger row is committed."""

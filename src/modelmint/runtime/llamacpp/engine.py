@@ -7,13 +7,13 @@ through a bounded gate and bridges the scheduler thread's events onto the event 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from collections.abc import Sequence as Seq
 from pathlib import Path
 
-from modelmint.core.errors import ContextLengthExceededError, InvalidRequestError, ModelmintError
+from modelmint.core.errors import InvalidRequestError, ModelmintError
 from modelmint.runtime.admission import AdmissionGate
+from modelmint.runtime.bridge import Channel
 from modelmint.runtime.chat_template import ChatTemplate
 from modelmint.runtime.engine import (
     Embeddings,
@@ -22,6 +22,7 @@ from modelmint.runtime.engine import (
     GenerationEvent,
     GenerationRequest,
 )
+from modelmint.runtime.limits import max_new_tokens
 from modelmint.runtime.llamacpp.model import ContextConfig, LlamaModel
 from modelmint.runtime.llamacpp.sampling import SamplerChain, grammar_for
 from modelmint.runtime.llamacpp.scheduler import Scheduler
@@ -41,6 +42,7 @@ class LlamaCppEngine:
         max_queue: int = 64,
         threads: int = 2,
         batch_size: int = 512,
+        prefill_chunk: int = 128,
         default_system_prompt: str | None = None,
     ) -> None:
         self.path = path
@@ -48,6 +50,7 @@ class LlamaCppEngine:
         self.parallel = parallel
         self.threads = threads
         self.batch_size = batch_size
+        self.prefill_chunk = prefill_chunk
         self.default_system_prompt = default_system_prompt
         self.gate = AdmissionGate(parallel, max_queue)
         self.model: LlamaModel | None = None
@@ -58,7 +61,7 @@ class LlamaCppEngine:
         config = ContextConfig(
             n_ctx=self.context_length * self.parallel,
             n_seq_max=self.parallel,
-            n_batch=self.batch_size,
+            n_batch=max(self.batch_size, self.parallel),
             n_threads=self.threads,
         )
         self.model = await asyncio.to_thread(LlamaModel, self.path, config)
@@ -68,7 +71,7 @@ class LlamaCppEngine:
             eos_token=self.model.token_text(self.model.eos),
             default_system_prompt=self.default_system_prompt,
         )
-        self.scheduler = Scheduler(self.model, self.parallel)
+        self.scheduler = Scheduler(self.model, self.parallel, self.prefill_chunk)
         self.scheduler.start()
 
     async def close(self) -> None:
@@ -99,21 +102,9 @@ class LlamaCppEngine:
         if request.prompt_ids is None:
             request.prompt_ids = self.tokenize_request(request)
         prompt_tokens = len(request.prompt_ids)
-        return prompt_tokens, self._max_new_tokens(prompt_tokens, request.params.max_tokens)
-
-    def _max_new_tokens(self, prompt_tokens: int, asked: int | None) -> int:
-        room = self.context_length - prompt_tokens
-        if asked is None and room > 0:
-            return room
-        if asked is None or prompt_tokens + asked > self.context_length:
-            raise ContextLengthExceededError(
-                f"This model's maximum context length is {self.context_length} tokens. "
-                f"The prompt has {prompt_tokens} tokens and max_tokens asks for "
-                f"{asked if asked is not None else 'at least 1'} more. Shorten the prompt "
-                "or lower max_tokens.",
-                param="max_tokens" if asked is not None else "messages",
-            )
-        return asked
+        return prompt_tokens, max_new_tokens(
+            self.context_length, prompt_tokens, request.params.max_tokens
+        )
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
         if self.scheduler is None:
@@ -123,20 +114,13 @@ class LlamaCppEngine:
         prompt = request.prompt_ids or []
         grammar = grammar_for(params)
         async with self.gate.slot(request.reservation):
-            loop = asyncio.get_running_loop()
-            events: asyncio.Queue[GenerationEvent | ModelmintError] = asyncio.Queue()
-
-            def emit(event) -> None:
-                # a closed loop means the caller is gone; the sequence is cancelled below
-                with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(events.put_nowait, event)
-
             assert self.model is not None
+            channel = Channel()
             sequence = Sequence(
                 prompt=prompt,
                 max_new_tokens=max_new,
                 sampler=SamplerChain(self.model.vocab, self.model.n_vocab, params, grammar),
-                emit=emit,
+                channel=channel,
                 stops=StopMatcher(params.stop),
                 logprobs=params.logprobs,
                 top_logprobs=params.top_logprobs,
@@ -145,7 +129,7 @@ class LlamaCppEngine:
             self.scheduler.submit(sequence)
             try:
                 while True:
-                    event = await events.get()
+                    event = await channel.get()
                     if isinstance(event, ModelmintError):
                         raise event
                     yield event

@@ -1,4 +1,4 @@
-"""Per-sequence sampler chains (in C) and OpenAI-style log-probabilities (in numpy).
+"""Per-sequence sampler chains, in C.
 
 The chain order follows llama.cpp's common sampler: grammar, penalties, top-k, top-p,
 min-p, temperature, then a seeded draw; temperature 0 means greedy.
@@ -10,11 +10,10 @@ import json
 import random
 
 import llama_cpp
-import numpy as np
 from llama_cpp.llama_grammar import JSON_GBNF, json_schema_to_gbnf
 
 from modelmint.core.errors import InvalidRequestError
-from modelmint.runtime.engine import SamplingParams, TokenLogprob, TopLogprob
+from modelmint.runtime.engine import SamplingParams
 
 PENALTY_LAST_N = 64
 
@@ -78,18 +77,3 @@ class SamplerChain:
         if self.chain:
             llama_cpp.llama_sampler_free(self.chain)
             self.chain = None
-
-
-def token_logprobs(logits: np.ndarray, token: int, top_n: int, piece) -> TokenLogprob:
-    """Log-softmax of the raw logits: the chosen token and the `top_n` most likely."""
-    shifted = logits - logits.max()
-    logsumexp = np.log(np.exp(shifted, dtype=np.float64).sum())
-    logprob = lambda i: float(shifted[i] - logsumexp)  # noqa: E731
-    chosen = piece(token)
-    top: list[TopLogprob] = []
-    if top_n > 0:
-        candidates = np.argpartition(-shifted, top_n)[:top_n]
-        for i in sorted(candidates, key=lambda i: -shifted[i]):
-            raw = piece(int(i))
-            top.append(TopLogprob(raw.decode("utf-8", "replace"), logprob(int(i)), list(raw)))
-    return TokenLogprob(chosen.decode("utf-8", "replace"), logprob(token), list(chosen), top)

@@ -17,18 +17,20 @@ import llama_cpp
 
 from modelmint.core.errors import EngineError
 from modelmint.core.types import Usage
+from modelmint.runtime.bridge import Outbox
 from modelmint.runtime.engine import Finished, TextDelta
 from modelmint.runtime.llamacpp.model import LlamaModel
-from modelmint.runtime.llamacpp.sampling import token_logprobs
 from modelmint.runtime.llamacpp.sequence import Sequence
+from modelmint.runtime.logprobs import token_logprobs
 
 logger = logging.getLogger(__name__)
 
 
 class Scheduler:
-    def __init__(self, model: LlamaModel, slots: int) -> None:
+    def __init__(self, model: LlamaModel, slots: int, prefill_chunk: int = 128) -> None:
         self.model = model
-        self.n_batch = model.config.n_batch
+        self.n_batch = model.config.n_batch  # at least `slots`: every decoding sequence fits
+        self.prefill_chunk = prefill_chunk
         self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
         self._free = list(range(slots))[::-1]
         # prefix reuse: a free slot keeps the KV cells of its last sequence, and a new
@@ -36,6 +38,7 @@ class Scheduler:
         self._cached: dict[int, list[int]] = {}
         self._incoming: deque[Sequence] = deque()
         self._running: list[Sequence] = []
+        self._outbox = Outbox()  # events of a step, handed over when the step ends
         self._wakeup = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="llamacpp-scheduler", daemon=True)
@@ -85,10 +88,15 @@ class Scheduler:
             except Exception as exc:  # a native failure must not kill the thread
                 logger.exception("decode step failed")
                 for sequence in list(self._running):
-                    sequence.emit(EngineError(f"The engine failed: {exc}"))
+                    self._emit(sequence, EngineError(f"The engine failed: {exc}"))
                     self._release(sequence, keep_cells=False)
+            self._outbox.flush()
         for sequence in [*self._running, *self._incoming]:
-            sequence.emit(EngineError("The server is shutting down."))
+            self._emit(sequence, EngineError("The server is shutting down."))
+        self._outbox.flush()
+
+    def _emit(self, sequence: Sequence, event: object) -> None:
+        self._outbox.put(sequence.channel, event)
 
     def _admit(self) -> None:
         while self._incoming and self._free:
@@ -128,25 +136,32 @@ class Scheduler:
         self._running.remove(sequence)
         self._free.append(sequence.seq_id)
 
+    def _plan(self) -> list[tuple[Sequence, int]]:
+        """What this step feeds: one token for every decoding sequence, and the oldest
+        waiting prompt, up to `prefill_chunk` tokens of it while others decode (all of the
+        batch when nothing else does). One prompt per step: prompts that arrive together
+        answer in turn, the first ones sooner, and their answers do not end in lockstep."""
+        plan = [(s, 1) for s in self._running if not s.prefilling]
+        prompt = next((s for s in self._running if s.prefilling), None)
+        room = self.n_batch - len(plan)
+        if prompt is not None and room > 0:
+            if plan:
+                room = min(room, self.prefill_chunk)
+            plan.append((prompt, min(room, len(prompt.pending))))
+        return plan
+
     def _step(self) -> None:
         batch, count, outputs = self._batch, 0, []
-        # decoding sequences first: each always gets its one token
-        ordered = sorted(self._running, key=lambda s: s.prefilling)
-        fed: list[tuple[Sequence, int]] = []
-        for sequence in ordered:
-            room = self.n_batch - count
-            if room <= 0:
-                break
-            chunk = sequence.pending[:room]
-            wants_logits = len(chunk) == len(sequence.pending)
-            for offset, token in enumerate(chunk):
+        fed = self._plan()
+        for sequence, size in fed:
+            wants_logits = size == len(sequence.pending)
+            for offset, token in enumerate(sequence.pending[:size]):
                 batch.token[count] = token
                 batch.pos[count] = sequence.n_past + offset
                 batch.n_seq_id[count] = 1
                 batch.seq_id[count][0] = sequence.seq_id
-                batch.logits[count] = wants_logits and offset == len(chunk) - 1
+                batch.logits[count] = wants_logits and offset == size - 1
                 count += 1
-            fed.append((sequence, len(chunk)))
             if wants_logits:
                 outputs.append((sequence, count - 1))
         batch.n_tokens = count
@@ -188,7 +203,7 @@ class Scheduler:
     def _emit_text(self, sequence: Sequence, text: str) -> None:
         logprobs = sequence.held_logprobs if sequence.logprobs else None
         sequence.held_logprobs = []
-        sequence.emit(TextDelta(text, logprobs))
+        self._emit(sequence, TextDelta(text, logprobs))
 
     def _finish(self, sequence: Sequence, reason: str, flush: bool = True) -> None:
         if flush:
@@ -198,4 +213,4 @@ class Scheduler:
                 self._emit_text(sequence, tail)
         usage = Usage(len(sequence.prompt), sequence.generated, sequence.meter.cached_tokens)
         self._release(sequence)  # before the caller hears of it, so its slot is free by then
-        sequence.emit(Finished(reason, usage))  # type: ignore[arg-type]
+        self._emit(sequence, Finished(reason, usage))  # type: ignore[arg-type]

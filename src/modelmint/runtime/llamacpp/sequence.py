@@ -7,9 +7,9 @@ sets when the client goes away.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from modelmint.runtime.bridge import Channel
 from modelmint.runtime.engine import Meter, TokenLogprob
 from modelmint.runtime.llamacpp.sampling import SamplerChain
 from modelmint.runtime.stops import StopMatcher
@@ -20,7 +20,7 @@ class Sequence:
     prompt: list[int]
     max_new_tokens: int
     sampler: SamplerChain
-    emit: Callable[[object], None]
+    channel: Channel  # where its events go, on the caller's event loop
     stops: StopMatcher
     logprobs: bool = False
     top_logprobs: int = 0

@@ -1,0 +1,178 @@
+"""Batched decoding with a transformers model, driven by one thread.
+
+Each step feeds the last token of every running sequence in one forward pass over the
+batched KV cache (kv.py), samples a token for each, then starts at most one waiting
+prompt (prefilled on its own, then joined to the batch). Sequences leave between steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from typing import Any
+
+import torch
+from transformers import DynamicCache
+
+from modelmint.core.errors import EngineError
+from modelmint.core.types import Usage
+from modelmint.runtime.bridge import Outbox
+from modelmint.runtime.engine import Finished, TextDelta
+from modelmint.runtime.hf.kv import BatchedKV
+from modelmint.runtime.hf.sequence import Sequence
+from modelmint.runtime.logprobs import token_logprobs
+
+logger = logging.getLogger(__name__)
+
+
+class BatchScheduler:
+    def __init__(self, model: Any, tokenizer: Any, eos_ids: set[int]) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.eos_ids = eos_ids
+        self.kv = BatchedKV()
+        self.rows: list[Sequence] = []  # row i of the KV batch is rows[i]
+        self._incoming: deque[Sequence] = deque()
+        self._outbox = Outbox()
+        self._wakeup = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="hf-scheduler", daemon=True)
+
+    # called from other threads ----------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, sequence: Sequence) -> None:
+        with self._wakeup:
+            self._incoming.append(sequence)
+            self._wakeup.notify()
+
+    def wake(self) -> None:
+        with self._wakeup:
+            self._wakeup.notify()
+
+    @property
+    def running(self) -> int:
+        return len(self.rows)
+
+    def stop(self) -> None:
+        with self._wakeup:
+            self._stopping = True
+            self._wakeup.notify()
+        self._thread.join(timeout=30)
+
+    # the scheduler thread ---------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            with self._wakeup:
+                while not self._stopping and not self._incoming and not self.rows:
+                    self._wakeup.wait()
+                if self._stopping:
+                    break
+                newcomer = self._next_incoming()
+            try:
+                with torch.inference_mode():
+                    self._leave([s for s in self.rows if s.cancelled])
+                    if self.rows:
+                        self._decode()
+                    if newcomer is not None:
+                        self._prefill(newcomer)
+            except Exception as exc:  # a failure must not kill the thread
+                logger.exception("transformers step failed")
+                for sequence in dict.fromkeys([*self.rows, *([newcomer] if newcomer else [])]):
+                    self._outbox.put(sequence.channel, EngineError(f"The engine failed: {exc}"))
+                self.kv.keep([])
+                self.rows = []
+            self._outbox.flush()
+        for sequence in [*self.rows, *self._incoming]:
+            self._outbox.put(sequence.channel, EngineError("The server is shutting down."))
+        self._outbox.flush()
+
+    def _next_incoming(self) -> Sequence | None:
+        while self._incoming:
+            sequence = self._incoming.popleft()
+            if not sequence.cancelled:
+                return sequence
+        return None
+
+    def _decode(self) -> None:
+        """One token for every row, in one forward pass."""
+        tokens = torch.tensor([[s.generated[-1]] for s in self.rows])
+        positions = torch.tensor([[s.length - 1] for s in self.rows])
+        started = time.perf_counter()
+        out = self.model(
+            input_ids=tokens,
+            attention_mask=self.kv.step_mask(),
+            position_ids=positions,
+            past_key_values=self.kv.cache,
+            use_cache=True,
+        )
+        share = (time.perf_counter() - started) / len(self.rows)
+        logits = out.logits[:, -1, :].float()
+        done = []
+        for sequence, row in zip(self.rows, logits, strict=True):
+            sequence.meter.compute_seconds += share
+            if self._sample(sequence, row):
+                done.append(sequence)
+        self._leave(done)
+
+    def _prefill(self, sequence: Sequence) -> None:
+        """Its whole prompt in one forward pass, then its first token; it joins the batch."""
+        cache = DynamicCache(config=self.model.config)
+        started = time.perf_counter()
+        out = self.model(
+            input_ids=torch.tensor([sequence.prompt]), past_key_values=cache, use_cache=True
+        )
+        sequence.meter.compute_seconds += time.perf_counter() - started
+        self.kv.join(cache, len(sequence.prompt))
+        self.rows.append(sequence)
+        if self._sample(sequence, out.logits[0, -1, :].float()):
+            self._leave([sequence])
+
+    def _leave(self, finished: list[Sequence]) -> None:
+        if not finished:
+            return
+        keep = [i for i, s in enumerate(self.rows) if s not in finished]
+        self.kv.keep(keep)
+        self.rows = [self.rows[i] for i in keep]
+
+    def _sample(self, sequence: Sequence, logits: torch.Tensor) -> bool:
+        """Sample, emit its text; True when the sequence is done."""
+        token = sequence.sampler.sample(logits, sequence.generated)
+        if token in self.eos_ids:
+            self._finish(sequence, "stop")
+            return True
+        sequence.generated.append(token)
+        sequence.meter.completion_tokens = len(sequence.generated)
+        if sequence.logprobs:
+            sequence.held_logprobs.append(
+                token_logprobs(logits.numpy(), token, sequence.top_logprobs, self._piece)
+            )
+        text, hit = sequence.stops.feed(sequence.detokenizer.feed(token))
+        if text:
+            self._emit_text(sequence, text)
+        if hit:
+            self._finish(sequence, "stop", flush=False)
+            return True
+        if len(sequence.generated) >= sequence.max_new_tokens:
+            self._finish(sequence, "length")
+            return True
+        return False
+
+    def _piece(self, token: int) -> bytes:
+        return self.tokenizer.decode([token]).encode("utf-8")
+
+    def _emit_text(self, sequence: Sequence, text: str) -> None:
+        logprobs = sequence.held_logprobs if sequence.logprobs else None
+        sequence.held_logprobs = []
+        self._outbox.put(sequence.channel, TextDelta(text, logprobs))
+
+    def _finish(self, sequence: Sequence, reason: str, flush: bool = True) -> None:
+        if flush:
+            tail = sequence.stops.feed(sequence.detokenizer.flush())[0] + sequence.stops.flush()
+            if tail or sequence.held_logprobs:
+                self._emit_text(sequence, tail)
+        usage = Usage(len(sequence.prompt), len(sequence.generated))
+        self._outbox.put(sequence.channel, Finished(reason, usage))  # type: ignore[arg-type]
