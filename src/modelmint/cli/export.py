@@ -18,8 +18,10 @@ def export_hf(
     dtype: str = typer.Option("float32", "--dtype", help="float32 (fastest on CPU) or bfloat16."),
     models_file: Path = ModelsOption,
 ) -> None:
-    """Write a Hugging Face checkpoint (safetensors, tokenizer, chat template) made from a
-    GGUF model's weights, to fine-tune it or to serve it with the transformers engine."""
+    """Write a Hugging Face checkpoint from a GGUF model, to fine-tune or serve it.
+
+    The folder gets config, safetensors weights (dequantized), tokenizer and chat template;
+    serve it with engine = "transformers" in a models registry."""
     from modelmint.runtime.hf.export import export_gguf
 
     try:

@@ -9,6 +9,8 @@ import typer
 from modelmint.cli.options import ConfigOption, DataDirOption, ModelsOption, build_settings
 from modelmint.core.logging import configure_logging
 
+SWITCH_INTERVAL_SECONDS = 0.0005
+
 
 def serve(
     host: str = typer.Option(None, "--host", help="Address to bind (default: 127.0.0.1)."),
@@ -42,9 +44,16 @@ def serve(
 
     Example: modelmint serve --port 8000 --threads 2
     """
+    import sys
+
     import uvicorn
 
     from modelmint.api import create_app
+
+    # engine threads (llama.cpp steps, torch encodes) run Python between native calls; with
+    # the default 5 ms switch interval the event loop can wait that long for the GIL on
+    # every hand-off, which throttles many small requests
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
 
     settings = build_settings(
         host=host,

@@ -1,8 +1,9 @@
 """The `embeddings` engine: a sentence-transformers model loaded from a local folder.
 
 Encoding runs on one worker thread so the event loop stays free. Requests that arrive
-while it is busy are encoded together in the next batch (up to BATCH_TEXTS texts), so many
-small concurrent requests cost about what one big one does; past `max_queue` waiting
+while it is busy are encoded together in the next batch (up to BATCH_TEXTS texts; under
+concurrent load the next batch waits up to LINGER_SECONDS to fill), so many small
+concurrent requests cost about what one big one does; past `max_queue` waiting
 requests, callers get 429. Inputs longer than the
 model's sequence limit are refused with the numbers rather than silently truncated.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +22,7 @@ from modelmint.runtime.admission import AdmissionGate
 from modelmint.runtime.engine import Embeddings, EngineStats, GenerationEvent, GenerationRequest
 
 BATCH_TEXTS = 256
+LINGER_SECONDS = 0.005
 
 
 class SentenceTransformersEngine:
@@ -87,7 +90,10 @@ class SentenceTransformersEngine:
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
+        concurrent = False
         while self._pending:
+            if concurrent:
+                await self._linger()
             batch, size = [], 0
             while self._pending and (not batch or size + len(self._pending[0][0]) <= BATCH_TEXTS):
                 batch.append(self._pending.pop(0))
@@ -98,6 +104,7 @@ class SentenceTransformersEngine:
                 )
             except Exception as exc:  # the whole batch failed: each caller hears of it
                 results = [exc] * len(batch)
+            concurrent = len(batch) > 1 or bool(self._pending)
             for (_, future), result in zip(batch, results, strict=True):
                 if future.done():  # its caller went away
                     continue
@@ -106,14 +113,28 @@ class SentenceTransformersEngine:
                 else:
                     future.set_result(result)
 
+    async def _linger(self) -> None:
+        """Under concurrent load, wait up to LINGER_SECONDS for more requests to join the
+        next batch: a request needs a few turns of the event loop (parsing, auth, budget
+        hold) between arriving and reaching the queue, and a fuller batch costs little more
+        than a small one."""
+        deadline = time.perf_counter() + LINGER_SECONDS
+        while time.perf_counter() < deadline:
+            if sum(len(texts) for texts, _ in self._pending) >= BATCH_TEXTS // 4:
+                return
+            await asyncio.sleep(0.001)
+
     def _encode_many(self, requests: list[list[str]]) -> list[Embeddings | Exception]:
         """Each request's embeddings, from one `encode` over every valid request's texts."""
         assert self._model is not None
         results: list[Embeddings | Exception] = []
         texts: list[str] = []
+        every = [text for request in requests for text in request]
+        encoded = self._model.tokenizer(every, add_special_tokens=True)["input_ids"]
+        start = 0
         for request in requests:
-            encoded = self._model.tokenizer(request, add_special_tokens=True)["input_ids"]
-            lengths = [len(ids) for ids in encoded]
+            lengths = [len(ids) for ids in encoded[start : start + len(request)]]
+            start += len(request)
             too_long = next((i for i, n in enumerate(lengths) if n > self.context_length), None)
             if too_long is not None:
                 results.append(

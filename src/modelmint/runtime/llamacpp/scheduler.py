@@ -129,7 +129,12 @@ class Scheduler:
 
     def _release(self, sequence: Sequence, keep_cells: bool = True) -> None:
         if keep_cells:
-            self._cached[sequence.seq_id] = sequence.decoded
+            # only the prompt's cells stay: the unified cache's attention spans every cell
+            # in use, so cells kept for reuse slow every later step (the answer's cells
+            # would double or triple them for little reuse)
+            kept = min(len(sequence.prompt), sequence.n_past)
+            self.model.forget(sequence.seq_id, kept)
+            self._cached[sequence.seq_id] = sequence.decoded[:kept]
         else:
             self.model.forget(sequence.seq_id)
         sequence.sampler.free()
