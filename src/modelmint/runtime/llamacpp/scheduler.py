@@ -33,7 +33,7 @@ class Scheduler:
         self.prefill_chunk = prefill_chunk
         self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
         self._free = list(range(slots))[::-1]
-        # prefix reuse: a free slot keeps the KV cells of its last sequence, and a new
+        # prefix reuse: a free slot keeps the KV cells of its last prompt, and a new
         # prompt takes the free slot that shares the longest prefix with it
         self._cached: dict[int, list[int]] = {}
         self._incoming: deque[Sequence] = deque()
