@@ -22,6 +22,9 @@ from modelmint.runtime.admission import AdmissionGate
 from modelmint.runtime.engine import Embeddings, EngineStats, GenerationEvent, GenerationRequest
 
 BATCH_TEXTS = 256
+# encode()'s own batches: it sorts texts by length and pads each batch to its longest, so
+# smaller batches waste less on padding; on CPU 16 is as fast per text as 64 otherwise
+ENCODE_BATCH = 16
 LINGER_SECONDS = 0.005
 
 
@@ -149,7 +152,7 @@ class SentenceTransformersEngine:
             texts += request
         vectors = (
             self._model.encode(
-                texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True
+                texts, batch_size=ENCODE_BATCH, convert_to_numpy=True, normalize_embeddings=True
             )
             if texts
             else []
