@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Any
+
+from modelmint.core.errors import ModelmintError
+from modelmint.runtime.engine import Finished
 
 
 class Channel:
@@ -49,3 +53,19 @@ class Outbox:
 def _deliver(batch: list[tuple[Channel, Any]]) -> None:
     for channel, event in batch:
         channel.queue.put_nowait(event)
+
+
+async def relay(channel: Channel, on_close: Callable[[], None]) -> AsyncIterator[Any]:
+    """One generation's events up to its `Finished`; an engine error is raised. `on_close`
+    runs however reading stops (engines use it to cancel the sequence); wrap the iterator
+    in `contextlib.aclosing` so that it runs at once when the caller goes away."""
+    try:
+        while True:
+            event = await channel.get()
+            if isinstance(event, ModelmintError):
+                raise event
+            yield event
+            if isinstance(event, Finished):
+                return
+    finally:
+        on_close()

@@ -8,9 +8,7 @@ prompt (prefilled on its own, then joined to the batch). Sequences leave between
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import deque
 from typing import Any
 
 import torch
@@ -18,77 +16,54 @@ from transformers import DynamicCache
 
 from modelmint.core.errors import EngineError
 from modelmint.core.types import Usage
-from modelmint.runtime.bridge import Outbox
 from modelmint.runtime.engine import Finished, TextDelta
 from modelmint.runtime.hf.kv import BatchedKV
 from modelmint.runtime.hf.sequence import Sequence
 from modelmint.runtime.logprobs import token_logprobs
+from modelmint.runtime.step_thread import StepThread
 
 logger = logging.getLogger(__name__)
 
 
-class BatchScheduler:
+class BatchScheduler(StepThread):
     def __init__(self, model: Any, tokenizer: Any, eos_ids: set[int]) -> None:
+        super().__init__("hf-scheduler")
         self.model = model
         self.tokenizer = tokenizer
         self.eos_ids = eos_ids
         self.kv = BatchedKV()
         self.rows: list[Sequence] = []  # row i of the KV batch is rows[i]
-        self._incoming: deque[Sequence] = deque()
-        self._outbox = Outbox()
-        self._wakeup = threading.Condition()
-        self._stopping = False
-        self._thread = threading.Thread(target=self._loop, name="hf-scheduler", daemon=True)
-
-    # called from other threads ----------------------------------------------------
-    def start(self) -> None:
-        self._thread.start()
-
-    def submit(self, sequence: Sequence) -> None:
-        with self._wakeup:
-            self._incoming.append(sequence)
-            self._wakeup.notify()
-
-    def wake(self) -> None:
-        with self._wakeup:
-            self._wakeup.notify()
+        self._newcomer: Sequence | None = None  # the prompt this step starts
 
     @property
     def running(self) -> int:
         return len(self.rows)
 
-    def stop(self) -> None:
-        with self._wakeup:
-            self._stopping = True
-            self._wakeup.notify()
-        self._thread.join(timeout=30)
-
     # the scheduler thread ---------------------------------------------------------
-    def _loop(self) -> None:
-        while True:
-            with self._wakeup:
-                while not self._stopping and not self._incoming and not self.rows:
-                    self._wakeup.wait()
-                if self._stopping:
-                    break
-                newcomer = self._next_incoming()
-            try:
-                with torch.inference_mode():
-                    self._leave([s for s in self.rows if s.cancelled])
-                    if self.rows:
-                        self._decode()
-                    if newcomer is not None:
-                        self._prefill(newcomer)
-            except Exception as exc:  # a failure must not kill the thread
-                logger.exception("transformers step failed")
-                for sequence in dict.fromkeys([*self.rows, *([newcomer] if newcomer else [])]):
-                    self._outbox.put(sequence.channel, EngineError(f"The engine failed: {exc}"))
-                self.kv.keep([])
-                self.rows = []
-            self._outbox.flush()
-        for sequence in [*self.rows, *self._incoming]:
-            self._outbox.put(sequence.channel, EngineError("The server is shutting down."))
-        self._outbox.flush()
+    def _busy(self) -> bool:
+        return bool(self.rows)
+
+    def _take_incoming(self) -> None:
+        self._newcomer = self._next_incoming()
+
+    def _everyone(self) -> list[Sequence]:
+        return [*self.rows, *self._incoming]
+
+    def _step_once(self) -> None:
+        newcomer, self._newcomer = self._newcomer, None
+        try:
+            with torch.inference_mode():
+                self._leave([s for s in self.rows if s.cancelled])
+                if self.rows:
+                    self._decode()
+                if newcomer is not None:
+                    self._prefill(newcomer)
+        except Exception as exc:  # a failure must not kill the thread
+            logger.exception("transformers step failed")
+            for sequence in dict.fromkeys([*self.rows, *([newcomer] if newcomer else [])]):
+                self._emit(sequence, EngineError(f"The engine failed: {exc}"))
+            self.kv.keep([])
+            self.rows = []
 
     def _next_incoming(self) -> Sequence | None:
         while self._incoming:
@@ -167,7 +142,7 @@ class BatchScheduler:
     def _emit_text(self, sequence: Sequence, text: str) -> None:
         logprobs = sequence.held_logprobs if sequence.logprobs else None
         sequence.held_logprobs = []
-        self._outbox.put(sequence.channel, TextDelta(text, logprobs))
+        self._emit(sequence, TextDelta(text, logprobs))
 
     def _finish(self, sequence: Sequence, reason: str, flush: bool = True) -> None:
         if flush:
@@ -175,4 +150,4 @@ class BatchScheduler:
             if tail or sequence.held_logprobs:
                 self._emit_text(sequence, tail)
         usage = Usage(len(sequence.prompt), len(sequence.generated))
-        self._outbox.put(sequence.channel, Finished(reason, usage))  # type: ignore[arg-type]
+        self._emit(sequence, Finished(reason, usage))  # type: ignore[arg-type]

@@ -9,16 +9,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from collections.abc import Sequence as Seq
+from contextlib import aclosing
 from pathlib import Path
 
-from modelmint.core.errors import InvalidRequestError, ModelmintError
+from modelmint.core.errors import InvalidRequestError
 from modelmint.runtime.admission import AdmissionGate
-from modelmint.runtime.bridge import Channel
+from modelmint.runtime.bridge import Channel, relay
 from modelmint.runtime.chat_template import ChatTemplate
 from modelmint.runtime.engine import (
     Embeddings,
     EngineStats,
-    Finished,
     GenerationEvent,
     GenerationRequest,
 )
@@ -127,18 +127,14 @@ class LlamaCppEngine:
                 meter=request.meter,
             )
             self.scheduler.submit(sequence)
-            try:
-                while True:
-                    event = await channel.get()
-                    if isinstance(event, ModelmintError):
-                        raise event
+            async with aclosing(relay(channel, lambda: self._cancel(sequence))) as events:
+                async for event in events:
                     yield event
-                    if isinstance(event, Finished):
-                        return
-            finally:
-                sequence.cancelled = True
-                if self.scheduler is not None:
-                    self.scheduler.wake()
+
+    def _cancel(self, sequence) -> None:
+        sequence.cancelled = True
+        if self.scheduler is not None:
+            self.scheduler.wake()
 
     async def embed(self, texts: Seq[str]) -> Embeddings:
         raise InvalidRequestError(

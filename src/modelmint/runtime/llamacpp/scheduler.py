@@ -9,25 +9,24 @@ slot and KV cells at once.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import deque
 
 import llama_cpp
 
 from modelmint.core.errors import EngineError
 from modelmint.core.types import Usage
-from modelmint.runtime.bridge import Outbox
 from modelmint.runtime.engine import Finished, TextDelta
 from modelmint.runtime.llamacpp.model import LlamaModel
 from modelmint.runtime.llamacpp.sequence import Sequence
 from modelmint.runtime.logprobs import token_logprobs
+from modelmint.runtime.step_thread import StepThread
 
 logger = logging.getLogger(__name__)
 
 
-class Scheduler:
+class Scheduler(StepThread):
     def __init__(self, model: LlamaModel, slots: int, prefill_chunk: int = 128) -> None:
+        super().__init__("llamacpp-scheduler")
         self.model = model
         self.n_batch = model.config.n_batch  # at least `slots`: every decoding sequence fits
         self.prefill_chunk = prefill_chunk
@@ -36,67 +35,37 @@ class Scheduler:
         # prefix reuse: a free slot keeps the KV cells of its last prompt, and a new
         # prompt takes the free slot that shares the longest prefix with it
         self._cached: dict[int, list[int]] = {}
-        self._incoming: deque[Sequence] = deque()
         self._running: list[Sequence] = []
-        self._outbox = Outbox()  # events of a step, handed over when the step ends
-        self._wakeup = threading.Condition()
-        self._stopping = False
-        self._thread = threading.Thread(target=self._loop, name="llamacpp-scheduler", daemon=True)
-
-    # called from other threads ----------------------------------------------------
-    def start(self) -> None:
-        self._thread.start()
-
-    def submit(self, sequence: Sequence) -> None:
-        with self._wakeup:
-            self._incoming.append(sequence)
-            self._wakeup.notify()
-
-    def wake(self) -> None:
-        with self._wakeup:
-            self._wakeup.notify()
 
     def stop(self) -> None:
-        with self._wakeup:
-            self._stopping = True
-            self._wakeup.notify()
-        self._thread.join(timeout=30)
+        super().stop()
         llama_cpp.llama_batch_free(self._batch)
 
     @property
     def running(self) -> int:
         return len(self._running)
 
-    @property
-    def waiting(self) -> int:
-        return len(self._incoming)
-
     # the scheduler thread ---------------------------------------------------------
-    def _loop(self) -> None:
-        while True:
-            with self._wakeup:
-                while not self._stopping and not self._incoming and not self._running:
-                    self._wakeup.wait()
-                if self._stopping:
-                    break
-                self._admit()
-            self._drop_cancelled()
-            if not self._running:
-                continue
-            try:
-                self._step()
-            except Exception as exc:  # a native failure must not kill the thread
-                logger.exception("decode step failed")
-                for sequence in list(self._running):
-                    self._emit(sequence, EngineError(f"The engine failed: {exc}"))
-                    self._release(sequence, keep_cells=False)
-            self._outbox.flush()
-        for sequence in [*self._running, *self._incoming]:
-            self._emit(sequence, EngineError("The server is shutting down."))
-        self._outbox.flush()
+    def _busy(self) -> bool:
+        return bool(self._running)
 
-    def _emit(self, sequence: Sequence, event: object) -> None:
-        self._outbox.put(sequence.channel, event)
+    def _take_incoming(self) -> None:
+        self._admit()
+
+    def _everyone(self) -> list[Sequence]:
+        return [*self._running, *self._incoming]
+
+    def _step_once(self) -> None:
+        self._drop_cancelled()
+        if not self._running:
+            return
+        try:
+            self._step()
+        except Exception as exc:  # a native failure must not kill the thread
+            logger.exception("decode step failed")
+            for sequence in list(self._running):
+                self._emit(sequence, EngineError(f"The engine failed: {exc}"))
+                self._release(sequence, keep_cells=False)
 
     def _admit(self) -> None:
         while self._incoming and self._free:
