@@ -1,4 +1,5 @@
-"""The `embeddings` engine: a sentence-transformers model loaded from a local folder.
+"""The `embeddings` engine: a sentence-transformers model loaded from a local folder
+(run by runtime/sentence_encoder.py).
 
 Encoding runs on one worker thread so the event loop stays free. Requests that arrive
 while it is busy are encoded together in the next batch (up to BATCH_TEXTS texts; under
@@ -11,7 +12,6 @@ model's sequence limit are refused with the numbers rather than silently truncat
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,11 +20,9 @@ from pathlib import Path
 from modelmint.core.errors import ContextLengthExceededError, InvalidRequestError
 from modelmint.runtime.admission import AdmissionGate
 from modelmint.runtime.engine import Embeddings, EngineStats, GenerationEvent, GenerationRequest
+from modelmint.runtime.sentence_encoder import SentenceEncoder
 
 BATCH_TEXTS = 256
-# encode()'s own batches: it sorts texts by length and pads each batch to its longest, so
-# smaller batches waste less on padding; on CPU 16 is as fast per text as 64 otherwise
-ENCODE_BATCH = 16
 LINGER_SECONDS = 0.005
 
 
@@ -38,7 +36,7 @@ class SentenceTransformersEngine:
         self.context_length = context_length
         self.threads = threads
         self.gate = AdmissionGate(BATCH_TEXTS, max_queue)
-        self._model = None
+        self._encoder: SentenceEncoder | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
         self._pending: list[tuple[list[str], asyncio.Future[Embeddings]]] = []
         self._drainer: asyncio.Task | None = None
@@ -47,29 +45,23 @@ class SentenceTransformersEngine:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
 
     def _load(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import torch
-        from sentence_transformers import SentenceTransformer
-
-        torch.set_num_threads(self.threads)
-        model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
-        self.context_length = min(self.context_length, model.max_seq_length)
-        self._model = model
+        encoder = SentenceEncoder.load(self.path, self.threads)
+        self.context_length = min(self.context_length, encoder.max_tokens)
+        self._encoder = encoder
 
     async def close(self) -> None:
         if self._drainer is not None:
             self._drainer.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
-        self._model = None
+        self._encoder = None
 
     @property
     def ready(self) -> bool:
-        return self._model is not None
+        return self._encoder is not None
 
     @property
     def dimensions(self) -> int:
-        return self._model.get_sentence_embedding_dimension() if self._model else 0
+        return self._encoder.dimensions if self._encoder else 0
 
     def stats(self) -> EngineStats:
         return EngineStats(running=self.gate.running, waiting=self.gate.waiting)
@@ -128,38 +120,37 @@ class SentenceTransformersEngine:
             await asyncio.sleep(0.001)
 
     def _encode_many(self, requests: list[list[str]]) -> list[Embeddings | Exception]:
-        """Each request's embeddings, from one `encode` over every valid request's texts."""
-        assert self._model is not None
+        """Each request's embeddings, from one encoding of every valid request's texts."""
+        assert self._encoder is not None
+        every = [text for request in requests for text in request]
+        counts = self._encoder.count_tokens(every)
         results: list[Embeddings | Exception] = []
         texts: list[str] = []
-        every = [text for request in requests for text in request]
-        encoded = self._model.tokenizer(every, add_special_tokens=True)["input_ids"]
+        lengths: list[int] = []
         start = 0
         for request in requests:
-            lengths = [len(ids) for ids in encoded[start : start + len(request)]]
+            mine = counts[start : start + len(request)]
+            if (failure := self._too_long(mine)) is not None:
+                results.append(failure)
+            else:
+                results.append(Embeddings([], sum(mine)))
+                texts += request
+                lengths += mine
             start += len(request)
-            too_long = next((i for i, n in enumerate(lengths) if n > self.context_length), None)
-            if too_long is not None:
-                results.append(
-                    ContextLengthExceededError(
-                        f"Input {too_long} has {lengths[too_long]} tokens; this model accepts "
-                        f"at most {self.context_length}. Split the text into smaller pieces.",
-                        param="input",
-                    )
-                )
-                continue
-            results.append(Embeddings([], sum(lengths)))
-            texts += request
-        vectors = (
-            self._model.encode(
-                texts, batch_size=ENCODE_BATCH, convert_to_numpy=True, normalize_embeddings=True
-            )
-            if texts
-            else []
-        )
+        rows = self._encoder.encode(texts, lengths)
         start = 0
         for request, result in zip(requests, results, strict=True):
             if isinstance(result, Embeddings):
-                result.vectors = [v.tolist() for v in vectors[start : start + len(request)]]
+                result.vectors = rows[start : start + len(request)]
                 start += len(request)
         return results
+
+    def _too_long(self, lengths: list[int]) -> ContextLengthExceededError | None:
+        index = next((i for i, n in enumerate(lengths) if n > self.context_length), None)
+        if index is None:
+            return None
+        return ContextLengthExceededError(
+            f"Input {index} has {lengths[index]} tokens; this model accepts at most "
+            f"{self.context_length}. Split the text into smaller pieces.",
+            param="input",
+        )

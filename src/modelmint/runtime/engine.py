@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from modelmint.core.types import Usage
 from modelmint.runtime.admission import AdmissionGate, Reservation
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FinishReason = Literal["stop", "length"]
 
@@ -92,7 +95,8 @@ GenerationEvent = TextDelta | Finished
 
 @dataclass(slots=True)
 class Embeddings:
-    vectors: list[list[float]]
+    # one row per text: a float32 numpy array from local engines, lists from remote ones
+    vectors: np.ndarray | list[list[float]]
     prompt_tokens: int
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,10 +18,11 @@ from modelmint.services.schemas import EmbeddingRequest
 from modelmint.tenancy.directory import Account
 
 
-def _encode(vector: list[float], encoding_format: str) -> list[float] | str:
+def _encode(vector: Sequence[float], encoding_format: str) -> list[float] | str:
+    """One vector as the caller asked: little-endian float32 bytes in base64, or floats."""
     if encoding_format == "base64":
         return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
-    return vector
+    return vector.tolist() if isinstance(vector, np.ndarray) else list(vector)
 
 
 async def create_embeddings(
@@ -47,7 +49,7 @@ async def create_embeddings(
         ticket.settle_later(Used(Usage()), "error")
         raise
     used = Used(Usage(result.prompt_tokens, 0), time.perf_counter() - started)
-    width = len(result.vectors[0]) if result.vectors else 0
+    width = len(result.vectors[0]) if len(result.vectors) else 0
     if request.dimensions is not None and request.dimensions != width:
         ticket.settle_later(Used(Usage()), "error")  # the caller is not charged for a 400
         raise InvalidRequestError(
