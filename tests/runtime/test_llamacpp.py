@@ -249,3 +249,14 @@ async def test_reused_cells_give_the_same_answer(engine):
     again = await run(engine, messages=messages, max_tokens=16, temperature=0)
     assert again[2].usage.cached_tokens == again[2].usage.prompt_tokens - 1
     assert first[0] == again[0]
+
+
+async def test_the_next_turn_reuses_the_previous_answer(engine):
+    first = [{"role": "user", "content": "Name three fruits."}]
+    answer, _, finished = await run(engine, messages=first, max_tokens=24, temperature=0)
+    turn = [*first, {"role": "assistant", "content": answer}, {"role": "user", "content": "And?"}]
+    _, _, second = await run(engine, messages=turn, max_tokens=4, temperature=0)
+    # the slot kept the prompt and the answer; only the template's seams and the new
+    # question are computed again
+    reused_answer = second.usage.cached_tokens - finished.usage.prompt_tokens
+    assert reused_answer >= finished.usage.completion_tokens - 4

@@ -1,7 +1,10 @@
 """The native llama.cpp model and context: loading, tokenizing, metadata, freeing.
 
-One context holds `n_seq_max` sequences in a unified KV cache, so several requests are
-decoded in one batch. Everything here is a thin, typed wrapper over ctypes calls.
+One context holds `n_seq_max` sequences, each in its own stream of the KV cache
+(`n_ctx / n_seq_max` cells, llama-server's layout), so several requests are decoded in one
+batch and each token attends only to its own sequence's cells. (A unified cache, where
+every token's attention scans the cells of all sequences, measured as fast with short
+sequences, but its cost grows with everything the other sequences hold.) Everything here is a thin, typed wrapper over ctypes calls.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class ContextConfig:
-    n_ctx: int  # KV cells shared by all sequences
+    n_ctx: int  # KV cells of all sequences together
     n_seq_max: int
     n_batch: int = 512
     n_threads: int = 2
@@ -50,7 +53,7 @@ class LlamaModel:
         ctx_params.n_seq_max = config.n_seq_max
         ctx_params.n_threads = config.n_threads
         ctx_params.n_threads_batch = config.n_threads
-        ctx_params.kv_unified = True
+        ctx_params.kv_unified = False
         ctx_params.no_perf = True
         self.ctx = llama_cpp.llama_init_from_model(self.model, ctx_params)
         if not self.ctx:
