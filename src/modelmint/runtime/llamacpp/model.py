@@ -4,7 +4,8 @@ One context holds `n_seq_max` sequences, each in its own stream of the KV cache
 (`n_ctx / n_seq_max` cells, llama-server's layout), so several requests are decoded in one
 batch and each token attends only to its own sequence's cells. (A unified cache, where
 every token's attention scans the cells of all sequences, measured as fast with short
-sequences, but its cost grows with everything the other sequences hold.) Everything here is a thin, typed wrapper over ctypes calls.
+sequences, but its cost grows with everything the other sequences hold.) Everything
+here is a thin, typed wrapper over ctypes calls.
 """
 
 from __future__ import annotations
