@@ -155,8 +155,9 @@ class Scheduler(StepThread):
             self._sample(sequence, index)
 
     def _sample(self, sequence: Sequence, index: int) -> None:
-        logits = self.model.logits(index).copy() if sequence.logprobs else None
-        token = sequence.sampler.sample(self.model.ctx, index)
+        row = self.model.logits(index)
+        logits = row.copy() if sequence.logprobs else None  # before penalties change it
+        token = sequence.sampler.sample(self.model.ctx, index, row)
         if self.model.is_eog(token):
             self._finish(sequence, "stop")
             return
