@@ -260,3 +260,15 @@ async def test_the_next_turn_reuses_the_previous_answer(engine):
     # question are computed again
     reused_answer = second.usage.cached_tokens - finished.usage.prompt_tokens
     assert reused_answer >= finished.usage.completion_tokens - 4
+
+
+async def test_a_prompt_whose_slot_was_taken_comes_back_from_the_prompt_cache(engine):
+    first = [{"role": "user", "content": "List the planets of the solar system."}]
+    other = [{"role": "user", "content": "Spell the word cat backwards."}]
+    answer, _, _ = await run(engine, messages=first, max_tokens=16, temperature=0)
+    await run(engine, messages=other, max_tokens=16, temperature=0)  # takes that slot
+    saved = len(engine.scheduler.prompt_cache)
+    again, _, finished = await run(engine, messages=first, max_tokens=16, temperature=0)
+    assert saved >= 1
+    assert finished.usage.cached_tokens == finished.usage.prompt_tokens - 1  # copied back
+    assert again == answer

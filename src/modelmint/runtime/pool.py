@@ -32,6 +32,7 @@ def build_engine(spec: ModelSpec, options: PoolOptions) -> Engine:
             threads=options.threads,
             batch_size=spec.batch_size,
             prefill_chunk=spec.prefill_chunk,
+            prompt_cache_mb=spec.prompt_cache_mb,
             default_system_prompt=spec.default_system_prompt,
         )
     if spec.engine == "transformers":

@@ -35,6 +35,9 @@ class ModelSpec(BaseModel):
     prefill_chunk: int = Field(
         default=128, ge=1, description="Prompt tokens per step while other sequences decode."
     )
+    prompt_cache_mb: int = Field(
+        default=256, ge=0, description="Host RAM for KV cells of past prompts (0: off)."
+    )
     default_system_prompt: str | None = None
     defaults: dict[str, Any] = Field(default_factory=dict)
     description: str = ""

@@ -24,6 +24,7 @@ from modelmint.runtime.engine import (
 )
 from modelmint.runtime.limits import max_new_tokens
 from modelmint.runtime.llamacpp.model import ContextConfig, LlamaModel
+from modelmint.runtime.llamacpp.prompt_cache import PromptCache
 from modelmint.runtime.llamacpp.sampling import SamplerChain, grammar_for
 from modelmint.runtime.llamacpp.scheduler import Scheduler
 from modelmint.runtime.llamacpp.sequence import Sequence
@@ -43,6 +44,7 @@ class LlamaCppEngine:
         threads: int = 2,
         batch_size: int = 512,
         prefill_chunk: int = 128,
+        prompt_cache_mb: int = 256,
         default_system_prompt: str | None = None,
     ) -> None:
         self.path = path
@@ -51,6 +53,7 @@ class LlamaCppEngine:
         self.threads = threads
         self.batch_size = batch_size
         self.prefill_chunk = prefill_chunk
+        self.prompt_cache_mb = prompt_cache_mb
         self.default_system_prompt = default_system_prompt
         self.gate = AdmissionGate(parallel, max_queue)
         self.model: LlamaModel | None = None
@@ -71,7 +74,12 @@ class LlamaCppEngine:
             eos_token=self.model.token_text(self.model.eos),
             default_system_prompt=self.default_system_prompt,
         )
-        self.scheduler = Scheduler(self.model, self.parallel, self.prefill_chunk)
+        cache = (
+            PromptCache(self.model.ctx, self.prompt_cache_mb << 20)
+            if self.prompt_cache_mb > 0
+            else None
+        )
+        self.scheduler = Scheduler(self.model, self.parallel, self.prefill_chunk, cache)
         self.scheduler.start()
 
     async def close(self) -> None:

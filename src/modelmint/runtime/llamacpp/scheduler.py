@@ -17,6 +17,7 @@ from modelmint.core.errors import EngineError
 from modelmint.core.types import Usage
 from modelmint.runtime.engine import Finished, TextDelta
 from modelmint.runtime.llamacpp.model import LlamaModel
+from modelmint.runtime.llamacpp.prompt_cache import MIN_GAIN_TOKENS, PromptCache, shared_prefix
 from modelmint.runtime.llamacpp.sequence import Sequence
 from modelmint.runtime.logprobs import token_logprobs
 from modelmint.runtime.step_thread import StepThread
@@ -25,7 +26,13 @@ logger = logging.getLogger(__name__)
 
 
 class Scheduler(StepThread):
-    def __init__(self, model: LlamaModel, slots: int, prefill_chunk: int = 128) -> None:
+    def __init__(
+        self,
+        model: LlamaModel,
+        slots: int,
+        prefill_chunk: int = 128,
+        prompt_cache: PromptCache | None = None,
+    ) -> None:
         super().__init__("llamacpp-scheduler")
         self.model = model
         self.n_batch = model.config.n_batch  # at least `slots`: every decoding sequence fits
@@ -35,6 +42,7 @@ class Scheduler(StepThread):
         # prefix reuse: a free slot keeps the KV cells of its last prompt, and a new
         # prompt takes the free slot that shares the longest prefix with it
         self._cached: dict[int, list[int]] = {}
+        self.prompt_cache = prompt_cache  # where a slot's cells go before they are cut
         self._running: list[Sequence] = []
 
     def stop(self) -> None:
@@ -74,23 +82,29 @@ class Scheduler(StepThread):
                 sequence.sampler.free()
                 continue
             sequence.seq_id = self._best_slot(sequence.prompt)
-            reused = sequence.resume_from(self._cached.pop(sequence.seq_id, []))
+            cells = self._warm_cells(sequence.seq_id, sequence.prompt)
+            reused = sequence.resume_from(cells)
             self.model.forget(sequence.seq_id, reused)
             sequence.meter.cached_tokens = reused
             self._running.append(sequence)
 
     def _best_slot(self, prompt: list[int]) -> int:
-        def shared(seq_id: int) -> int:
-            cached, count = self._cached.get(seq_id, []), 0
-            for have, want in zip(cached, prompt, strict=False):
-                if have != want:
-                    break
-                count += 1
-            return count
-
-        best = max(self._free, key=shared)
+        best = max(self._free, key=lambda slot: shared_prefix(self._cached.get(slot, []), prompt))
         self._free.remove(best)
         return best
+
+    def _warm_cells(self, seq_id: int, prompt: list[int]) -> list[int]:
+        """The tokens whose cells `seq_id` holds for `prompt`: its own, or a saved
+        sequence's copied in from the prompt cache when that shares more of the prompt.
+        Cells about to be cut are saved first."""
+        cells = self._cached.pop(seq_id, [])
+        if self.prompt_cache is None:
+            return cells
+        have = shared_prefix(cells, prompt)
+        if len(cells) > have + MIN_GAIN_TOKENS:
+            self.prompt_cache.save(seq_id, cells)
+        restored = self.prompt_cache.restore(seq_id, prompt, have)
+        return cells if restored is None else restored
 
     def _drop_cancelled(self) -> None:
         for sequence in [s for s in self._running if s.cancelled]:
