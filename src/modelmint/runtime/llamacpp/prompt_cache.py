@@ -50,7 +50,11 @@ class PromptCache:
     def save(self, seq_id: int, tokens: list[int]) -> None:
         """Copy the cells of `seq_id` (which hold `tokens`) into the cache."""
         key = tuple(tokens)
-        if not tokens or key in self._entries:
+        if not tokens:
+            return
+        covering = next((k for k in self._entries if k[: len(key)] == key), None)
+        if covering is not None:  # already saved, alone or inside a longer sequence
+            self._entries.move_to_end(covering)
             return
         size = llama_cpp.llama_state_seq_get_size(self.ctx, seq_id)
         if size == 0 or size > self.budget:
