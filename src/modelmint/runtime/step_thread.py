@@ -8,12 +8,14 @@ answer (`_everyone`) so that each hears of a shutdown.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import deque
+from collections.abc import AsyncIterator
 from typing import Any
 
 from modelmint.core.errors import EngineError
-from modelmint.runtime.bridge import Outbox
+from modelmint.runtime.bridge import Outbox, relay
 
 
 class StepThread:
@@ -32,6 +34,20 @@ class StepThread:
         with self._wakeup:
             self._incoming.append(sequence)
             self._wakeup.notify()
+
+    async def stream(self, sequence: Any) -> AsyncIterator[Any]:
+        """Submit `sequence` and yield its events up to its `Finished` (engine errors are
+        raised). However the reader stops, the sequence is marked cancelled and the thread
+        woken, so its slot is freed at the next step; wrap this in `contextlib.aclosing`."""
+
+        def cancel() -> None:
+            sequence.cancelled = True
+            self.wake()
+
+        self.submit(sequence)
+        async with contextlib.aclosing(relay(sequence.channel, cancel)) as events:
+            async for event in events:
+                yield event
 
     def wake(self) -> None:
         with self._wakeup:

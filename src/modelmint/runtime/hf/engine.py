@@ -9,7 +9,6 @@ llama.cpp feature; here they are refused with a 400 that says so.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from collections.abc import Sequence as Seq
 from contextlib import aclosing
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from modelmint.core.errors import EngineError, InvalidRequestError
 from modelmint.runtime.admission import AdmissionGate
-from modelmint.runtime.bridge import Channel, relay
+from modelmint.runtime.bridge import Channel
 from modelmint.runtime.chat_template import ChatTemplate
 from modelmint.runtime.engine import (
     Embeddings,
@@ -26,6 +25,7 @@ from modelmint.runtime.engine import (
     GenerationRequest,
 )
 from modelmint.runtime.limits import max_new_tokens
+from modelmint.runtime.offline import stay_offline
 from modelmint.runtime.stops import StopMatcher
 
 
@@ -55,7 +55,7 @@ class TransformersEngine:
         await asyncio.to_thread(self._load)
 
     def _load(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        stay_offline()
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -133,27 +133,20 @@ class TransformersEngine:
             )
         _, max_new = self.measure(request)
         async with self.gate.slot(request.reservation):
-            channel = Channel()
             sequence = Sequence(
                 prompt=request.prompt_ids or [],
                 max_new_tokens=max_new,
                 sampler=TorchSampler(params),
                 detokenizer=Detokenizer(self.tokenizer),
-                channel=channel,
+                channel=Channel(),
                 stops=StopMatcher(params.stop),
                 logprobs=params.logprobs,
                 top_logprobs=params.top_logprobs,
                 meter=request.meter,
             )
-            self.scheduler.submit(sequence)
-            async with aclosing(relay(channel, lambda: self._cancel(sequence))) as events:
+            async with aclosing(self.scheduler.stream(sequence)) as events:
                 async for event in events:
                     yield event
-
-    def _cancel(self, sequence) -> None:
-        sequence.cancelled = True
-        if self.scheduler is not None:
-            self.scheduler.wake()
 
     async def embed(self, texts: Seq[str]) -> Embeddings:
         raise InvalidRequestError(

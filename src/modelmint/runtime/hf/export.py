@@ -4,8 +4,9 @@ values in float32 or bfloat16, not the original full-precision ones)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from modelmint.runtime.offline import stay_offline
 
 DTYPES = ("float32", "bfloat16")
 
@@ -18,7 +19,7 @@ def export_gguf(gguf: Path, out: Path, dtype: str = "float32") -> Path:
         raise FileNotFoundError(f"no GGUF file at {gguf}")
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} exists and is not empty; pick a new folder")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    stay_offline()
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from modelmint.core.errors import InvalidRequestError
 from modelmint.runtime.admission import AdmissionGate
-from modelmint.runtime.bridge import Channel, relay
+from modelmint.runtime.bridge import Channel
 from modelmint.runtime.chat_template import ChatTemplate
 from modelmint.runtime.engine import (
     Embeddings,
@@ -123,26 +123,19 @@ class LlamaCppEngine:
         grammar = grammar_for(params)
         async with self.gate.slot(request.reservation):
             assert self.model is not None
-            channel = Channel()
             sequence = Sequence(
                 prompt=prompt,
                 max_new_tokens=max_new,
                 sampler=SamplerChain(self.model.vocab, self.model.n_vocab, params, grammar),
-                channel=channel,
+                channel=Channel(),
                 stops=StopMatcher(params.stop),
                 logprobs=params.logprobs,
                 top_logprobs=params.top_logprobs,
                 meter=request.meter,
             )
-            self.scheduler.submit(sequence)
-            async with aclosing(relay(channel, lambda: self._cancel(sequence))) as events:
+            async with aclosing(self.scheduler.stream(sequence)) as events:
                 async for event in events:
                     yield event
-
-    def _cancel(self, sequence) -> None:
-        sequence.cancelled = True
-        if self.scheduler is not None:
-            self.scheduler.wake()
 
     async def embed(self, texts: Seq[str]) -> Embeddings:
         raise InvalidRequestError(
