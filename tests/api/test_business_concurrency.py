@@ -122,3 +122,53 @@ async def test_max_concurrent_holds_for_an_org_with_a_budget(tmp_path):
             )
     statuses = Counter(r.status_code for r in responses)
     assert statuses[200] <= 2, statuses
+
+
+@needs_redis
+async def test_two_replicas_share_one_concurrency_cap_through_redis(tmp_path):
+    flush_redis(REDIS_URL)
+    shared = f"sqlite:///{tmp_path / 'shared.db'}"
+    pools = [fake_pool(token_delay=0.05, parallel=8, max_queue=8) for _ in range(2)]
+    first = business_settings(tmp_path / "a", database_url=shared, redis_url=REDIS_URL)
+    second = business_settings(tmp_path / "b", database_url=shared, redis_url=REDIS_URL)
+    async with running(first, pools[0]) as one, running(second, pools[1]) as two:
+        await one.plan("two-at-once", max_concurrent=2)
+        await one.org("acme", plan="two-at-once")
+        key = (await one.key("acme"))["key"]
+        await one.caught_up()
+        await two.caught_up()
+        async with one.client(key) as a, two.client(key) as b:
+            # three on each replica at once, each answer ~0.6 s: two may run, not four
+            responses = await asyncio.gather(
+                *(c.post("/v1/chat/completions", json=chat(10, 12)) for c in (a, b, a, b, a, b))
+            )
+            statuses = Counter(r.status_code for r in responses)
+            assert statuses == {200: 2, 429: 4}, statuses
+            refused = next(r for r in responses if r.status_code == 429)
+            assert "already has 2 requests running" in refused.json()["error"]["message"]
+            # the slots are free again once those finished, on either replica
+            assert (await b.post("/v1/chat/completions", json=chat(3, 5))).status_code == 200
+            assert (await a.post("/v1/chat/completions", json=chat(3, 5))).status_code == 200
+
+
+@needs_redis
+async def test_a_dead_replicas_slots_come_back_when_its_leases_lapse():
+    from modelmint.billing.concurrency import RedisSlots
+
+    flush_redis(REDIS_URL)
+    dead, alive = RedisSlots(REDIS_URL, lease_seconds=0.6), RedisSlots(REDIS_URL, lease_seconds=0.6)
+    try:
+        assert await dead.enter("org_a", "req_1", 1)
+        dead._renewer.cancel()  # the replica dies: nobody renews or gives back its lease
+        assert not await alive.enter("org_a", "req_2", 1)
+        await asyncio.sleep(0.8)
+        assert await alive.enter("org_a", "req_2", 1)
+        # a live replica's lease outlasts the lease time, because it is renewed
+        await asyncio.sleep(1.0)
+        assert not await dead.enter("org_a", "req_3", 1)
+        alive.leave("org_a", "req_2")
+        await asyncio.sleep(0.05)
+        assert await dead.enter("org_a", "req_3", 1)
+    finally:
+        await dead.close()
+        await alive.close()

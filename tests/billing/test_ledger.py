@@ -7,13 +7,15 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from modelmint.billing import ledger
 from modelmint.billing.prices import Price
 from modelmint.store.database import Database
+from modelmint.store.tables import budget_holds
 from tests.business_helpers import BACKENDS, counter, database_url, ledger_rows
 
 MONTH = "2026-11"
@@ -52,13 +54,17 @@ def entry(request_id: str = "req_1", prompt: int = 100, completion: int = 50, **
     return replace(base, **changes)
 
 
+def wanted(nanos: int, tokens: int, request_id: str = "req_1", expires_at=None) -> ledger.Hold:
+    return ledger.Hold(request_id, MONTH, nanos, tokens, expires_at or datetime(2026, 11, 20, 13))
+
+
 def state(db, scope_id: str = "org_a") -> tuple[int, int, int, int]:
     row = db.run(counter, scope_id)
     return (row.tokens, row.charged_nanos, row.reserved_tokens, row.reserved_nanos)
 
 
 def test_hold_then_settle_moves_reserved_to_charged(db):
-    held = db.run(ledger.hold, MONTH, [ORG], 400_000, 300)
+    held = db.run(ledger.hold, wanted(400_000, 300), [ORG])
     assert isinstance(held, ledger.Hold) and held.scopes == ["org_a"]
     assert state(db) == (0, 0, 300, 400_000)
     price = db.run(ledger.settle, entry(), held)
@@ -74,7 +80,7 @@ def test_hold_then_settle_moves_reserved_to_charged(db):
 
 
 def test_settle_twice_with_the_same_request_id_charges_once(db):
-    held = db.run(ledger.hold, MONTH, [ORG], 400_000, 300)
+    held = db.run(ledger.hold, wanted(400_000, 300), [ORG])
     assert db.run(ledger.settle, entry(), held) == 200_000
     assert db.run(ledger.settle, entry(), None) is None
     assert state(db) == (150, 200_000, 0, 0)
@@ -82,7 +88,7 @@ def test_settle_twice_with_the_same_request_id_charges_once(db):
 
 
 def test_settling_a_repeat_with_its_hold_does_not_release_it_twice(db):
-    held = db.run(ledger.hold, MONTH, [ORG], 400_000, 300)
+    held = db.run(ledger.hold, wanted(400_000, 300), [ORG])
     db.run(ledger.settle, entry(), held)
     db.run(ledger.settle, entry(), held)
     assert state(db) == (150, 200_000, 0, 0)
@@ -105,14 +111,14 @@ def test_settle_counts_the_months_tokens_against_the_included_ones(db):
 
 def test_hold_refuses_past_the_limit_and_holds_nothing(db):
     key = ledger.Limit("key_a", "API key", spend_limit_nanos=None, token_limit=500)
-    first = db.run(ledger.hold, MONTH, [ORG, key], 600_000, 400)
+    first = db.run(ledger.hold, wanted(600_000, 400), [ORG, key])
     assert isinstance(first, ledger.Hold)
     # the org has room for 400_000 more, the key for 100 more tokens: the key refuses
-    refused = db.run(ledger.hold, MONTH, [ORG, key], 300_000, 200)
+    refused = db.run(ledger.hold, wanted(300_000, 200), [ORG, key])
     assert refused == key
     assert state(db, "org_a") == (0, 0, 400, 600_000)  # the org's part was given back
     assert state(db, "key_a") == (0, 0, 400, 600_000)
-    refused = db.run(ledger.hold, MONTH, [ORG], 400_001, 1)
+    refused = db.run(ledger.hold, wanted(400_001, 1), [ORG])
     assert refused == ORG
     assert "monthly spend limit of $0.00" in ORG.describe()
     assert "500 tokens" in key.describe()
@@ -122,20 +128,20 @@ def test_hold_refuses_past_the_limit_and_holds_nothing(db):
 
 
 def test_hold_exactly_at_the_limit_is_allowed(db):
-    assert isinstance(db.run(ledger.hold, MONTH, [ORG], 1_000_000, 1), ledger.Hold)
-    assert db.run(ledger.hold, MONTH, [ORG], 1, 1) == ORG
+    assert isinstance(db.run(ledger.hold, wanted(1_000_000, 1), [ORG]), ledger.Hold)
+    assert db.run(ledger.hold, wanted(1, 1), [ORG]) == ORG
 
 
 def test_a_key_with_limits_of_its_own_is_counted_too(db):
     key = ledger.Limit("key_a", "API key", spend_limit_nanos=300_000, token_limit=None)
-    held = db.run(ledger.hold, MONTH, [ORG, key], 250_000, 200)
+    held = db.run(ledger.hold, wanted(250_000, 200), [ORG, key])
     db.run(ledger.settle, entry(key_counted=True), held)
     assert state(db, "org_a") == (150, 200_000, 0, 0)
     assert state(db, "key_a") == (150, 200_000, 0, 0)
 
 
 async def test_a_release_in_a_failed_batch_still_releases(db):
-    held = await db.write(ledger.hold, MONTH, [ORG], 400_000, 300)
+    held = await db.write(ledger.hold, wanted(400_000, 300), [ORG])
     gate = threading.Event()
     blocker = asyncio.ensure_future(db.write(lambda _c: gate.wait(5)))
     await asyncio.sleep(0.05)
@@ -152,3 +158,45 @@ async def test_a_release_in_a_failed_batch_still_releases(db):
 
 def _fail(_connection) -> None:
     raise ValueError("a bad admin write, in the same batch")
+
+
+def holds(connection) -> list:
+    return list(connection.execute(select(budget_holds)))
+
+
+def test_a_hold_is_a_row_until_settled_and_releasing_twice_gives_back_once(db):
+    key = ledger.Limit("key_a", "API key", spend_limit_nanos=None, token_limit=10_000)
+    first = db.run(ledger.hold, wanted(400_000, 300, "req_1"), [ORG, key])
+    second = db.run(ledger.hold, wanted(100_000, 100, "req_2"), [ORG, key])
+    rows = {row.request_id: row for row in db.run(holds)}
+    assert set(rows) == {"req_1", "req_2"} and rows["req_1"].scopes == "org_a,key_a"
+    assert db.run(ledger.release, second) is True
+    assert db.run(ledger.release, second) is False
+    assert state(db) == (0, 0, 300, 400_000) and state(db, "key_a") == (0, 0, 300, 400_000)
+    db.run(ledger.settle, entry("req_1"), first)
+    assert db.run(holds) == []
+    assert state(db) == (150, 200_000, 0, 0)
+
+
+def test_an_expired_hold_is_swept_and_its_late_settle_adds_only_the_use(db):
+    noon = datetime(2026, 11, 20, 12)
+    stale = db.run(ledger.hold, wanted(400_000, 300, "req_1", noon), [ORG])
+    fresh = db.run(ledger.hold, wanted(100_000, 100, "req_2", noon + timedelta(hours=1)), [ORG])
+    assert state(db) == (0, 0, 400, 500_000)
+    assert db.run(ledger.sweep_expired, noon + timedelta(minutes=1)) == 1
+    assert state(db) == (0, 0, 100, 100_000)  # only the fresh hold stands
+    assert db.run(ledger.sweep_expired, noon + timedelta(minutes=1)) == 0
+    # the stale request settles after all: it is charged, and nothing is given back twice
+    assert db.run(ledger.settle, entry("req_1"), stale) == 200_000
+    assert state(db) == (150, 200_000, 100, 100_000)
+    db.run(ledger.release, fresh)
+    assert state(db) == (150, 200_000, 0, 0)
+    assert db.run(holds) == []
+
+
+def test_a_full_budget_is_free_again_once_a_lost_hold_is_swept(db):
+    noon = datetime(2026, 11, 20, 12)
+    db.run(ledger.hold, wanted(1_000_000, 10, "req_lost", noon), [ORG])  # never settles
+    assert db.run(ledger.hold, wanted(1, 1, "req_next"), [ORG]) == ORG
+    db.run(ledger.sweep_expired, noon + timedelta(seconds=1))
+    assert isinstance(db.run(ledger.hold, wanted(1, 1, "req_next"), [ORG]), ledger.Hold)

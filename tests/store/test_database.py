@@ -15,7 +15,7 @@ from sqlalchemy import event, func, inspect, select, text
 
 from modelmint.store.database import MIGRATIONS, Database, ping
 from modelmint.store.tables import metadata, revisions
-from tests.business_helpers import BACKENDS, database_url
+from tests.business_helpers import BACKENDS, database_url, needs_postgres
 
 
 @pytest.fixture(params=BACKENDS)
@@ -107,3 +107,31 @@ def test_sqlite_file_runs_in_wal_mode(tmp_path):
         assert database.run(lambda c: c.exec_driver_sql("PRAGMA journal_mode").scalar()) == "wal"
     finally:
         database.close()
+
+
+@needs_postgres
+def test_replicas_migrating_together_on_postgresql_both_succeed(tmp_path):
+    url = database_url("postgresql", tmp_path)
+    databases = [Database(url) for _ in range(3)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(databases))
+
+    def migrate(database: Database) -> None:
+        start.wait()
+        try:
+            database.migrate()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(d,)) for d in databases]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    try:
+        assert errors == []
+        with databases[0].engine.connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+    finally:
+        for database in databases:
+            database.close()

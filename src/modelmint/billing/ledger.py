@@ -2,9 +2,13 @@
 
 `hold` reserves a request's worst case against every monthly limit that applies (org and
 key), with one conditional UPDATE per limit: the row only changes if the limit still has
-room, so concurrent requests on any number of replicas can never overshoot. `settle`
-writes the request's ledger row (once per request id), prices it (included tokens first)
-and moves the reservation into the spent counters, in the same transaction.
+room, so concurrent requests on any number of replicas can never overshoot. The
+reservation is also written as a `budget_holds` row. `settle` writes the request's ledger
+row (once per request id), prices it (included tokens first) and moves the reservation
+into the spent counters, in the same transaction; `release` gives it back unused. Both
+delete the hold row and move only what it still holds, so each is safe to repeat.
+`sweep_expired` gives back the holds of requests that never settled (a replica killed
+mid-request, a settle that failed while the database was down).
 """
 
 from __future__ import annotations
@@ -12,14 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Connection, bindparam, or_, select, update
+from sqlalchemy import BigInteger, Connection, bindparam, delete, or_, select, update
 
 from modelmint.billing.money import format_usd, tokens_price
 from modelmint.billing.prices import Price
 from modelmint.store.sql import insert_ignore
-from modelmint.store.tables import usage_counters, usage_ledger
+from modelmint.store.tables import budget_holds, usage_counters, usage_ledger
 
 counters = usage_counters.c
+SWEEP_BATCH = 500
 
 # Built once: statements made per request would spend more time in SQLAlchemy than in SQL.
 _THIS_COUNTER = (counters.scope_id == bindparam("scope"), counters.month == bindparam("at_month"))
@@ -54,6 +59,7 @@ _MOVE = (
     )
 )
 _MONTH_TOKENS = select(counters.tokens).where(*_THIS_COUNTER).with_for_update()
+_FORGET_HOLD = delete(budget_holds).where(budget_holds.c.request_id == bindparam("request_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +80,13 @@ class Limit:
 
 @dataclass(slots=True)
 class Hold:
+    """A request's reservation; `scopes` are the budgets it holds against."""
+
+    request_id: str
     month: str
     nanos: int
     tokens: int
+    expires_at: datetime
     scopes: list[str] = field(default_factory=list)
 
 
@@ -114,37 +124,65 @@ def _ensure_counter(connection: Connection, scope_id: str, month: str) -> None:
     )
 
 
-def hold(
-    connection: Connection, month: str, limits: list[Limit], nanos: int, tokens: int
-) -> Hold | Limit:
-    """Reserve against every limit, or return the first limit without room (nothing held)."""
-    held = Hold(month, nanos, tokens)
+def hold(connection: Connection, wanted: Hold, limits: list[Limit]) -> Hold | Limit:
+    """Reserve `wanted` against every limit, or return the first limit without room
+    (nothing held then). The hold returned names the scopes it holds against."""
+    held = Hold(wanted.request_id, wanted.month, wanted.nanos, wanted.tokens, wanted.expires_at)
+    values = {"at_month": held.month, "nanos": held.nanos, "add_tokens": held.tokens}
     for limit in limits:
-        _ensure_counter(connection, limit.scope_id, month)
-        values = {
-            "scope": limit.scope_id,
-            "at_month": month,
-            "nanos": nanos,
-            "add_tokens": tokens,
-            "spend_limit": limit.spend_limit_nanos,
-            "token_limit": limit.token_limit,
-        }
-        changed = connection.execute(_HOLD, values).rowcount
+        _ensure_counter(connection, limit.scope_id, held.month)
+        changed = connection.execute(
+            _HOLD,
+            values
+            | {
+                "scope": limit.scope_id,
+                "spend_limit": limit.spend_limit_nanos,
+                "token_limit": limit.token_limit,
+            },
+        ).rowcount
         if not changed:
-            release(connection, held)
+            _give_back(connection, held)
             return limit
         held.scopes.append(limit.scope_id)
+    if held.scopes:
+        connection.execute(
+            budget_holds.insert().values(
+                request_id=held.request_id,
+                month=held.month,
+                scopes=",".join(held.scopes),
+                tokens=held.tokens,
+                nanos=held.nanos,
+                expires_at=held.expires_at,
+            )
+        )
     return held
 
 
-def release(connection: Connection, held: Hold) -> None:
-    # `held` is not changed: if this transaction rolls back, a retry must release again
+def release(connection: Connection, held: Hold) -> bool:
+    """Give the reservation back unused; False if it was settled, released or swept."""
+    if not _forget(connection, held):
+        return False
+    _give_back(connection, held)
+    return True
+
+
+def _forget(connection: Connection, held: Hold) -> bool:
+    """Delete the hold's row; True if it was still there (so its reservation stands)."""
+    if not held.scopes:
+        return False
+    return connection.execute(_FORGET_HOLD, {"request_id": held.request_id}).rowcount > 0
+
+
+def _give_back(connection: Connection, held: Hold) -> None:
+    # `held` is not changed: if this transaction rolls back, a retry must give back again
     for scope_id in held.scopes:
-        _move(connection, scope_id, held, 0, 0)
+        _move(connection, scope_id, held, 0, 0, still_held=True)
 
 
-def _move(connection: Connection, scope_id: str, held: Hold, tokens: int, nanos: int) -> None:
-    was_held = scope_id in held.scopes
+def _move(
+    connection: Connection, scope_id: str, held: Hold, tokens: int, nanos: int, still_held: bool
+) -> None:
+    was_held = still_held and scope_id in held.scopes
     values = {
         "scope": scope_id,
         "at_month": held.month,
@@ -154,6 +192,22 @@ def _move(connection: Connection, scope_id: str, held: Hold, tokens: int, nanos:
         "held_nanos": held.nanos if was_held else 0,
     }
     connection.execute(_MOVE, values)
+
+
+def sweep_expired(connection: Connection, now: datetime) -> int:
+    """Give back up to SWEEP_BATCH holds that expired before `now`; how many."""
+    rows = connection.execute(
+        select(budget_holds)
+        .where(budget_holds.c.expires_at < now)
+        .order_by(budget_holds.c.expires_at)
+        .limit(SWEEP_BATCH)
+    ).all()
+    swept = 0
+    for row in rows:
+        held = Hold(row.request_id, row.month, row.nanos, row.tokens, row.expires_at)
+        held.scopes = row.scopes.split(",")
+        swept += release(connection, held)  # another replica may have swept it just now
+    return swept
 
 
 def charge(entry: LedgerEntry, tokens_before: int) -> int:
@@ -167,8 +221,9 @@ def charge(entry: LedgerEntry, tokens_before: int) -> int:
 
 
 def settle(connection: Connection, entry: LedgerEntry, held: Hold | None) -> int | None:
-    """Write the ledger row and move the hold into spent; the price, or None if a repeat."""
-    held = held or Hold(entry.month, 0, 0)
+    """Write the ledger row and move the hold into spent; the price, or None if a repeat.
+    A hold that was swept meanwhile has been given back already: only the use is added."""
+    held = held or Hold(entry.request_id, entry.month, 0, 0, entry.created_at)
     scopes = [entry.org_id] + ([entry.key_id] if entry.key_counted and entry.key_id else [])
     for scope_id in scopes:
         _ensure_counter(connection, scope_id, entry.month)
@@ -198,6 +253,7 @@ def settle(connection: Connection, entry: LedgerEntry, held: Hold | None) -> int
     if not inserted:  # settled already, hold and all (request ids are never reused)
         return None
     total = entry.prompt_tokens + entry.completion_tokens
+    still_held = _forget(connection, held)
     for scope_id in dict.fromkeys([*scopes, *held.scopes]):
-        _move(connection, scope_id, held, total, price)
+        _move(connection, scope_id, held, total, price, still_held)
     return price

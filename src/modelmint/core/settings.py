@@ -72,6 +72,15 @@ class Settings(BaseSettings):
     purge_interval_seconds: float = Field(
         default=3600, ge=0, description="How often stored bodies past retention are deleted."
     )
+    hold_timeout_seconds: float = Field(
+        default=3600,
+        gt=0,
+        description="A request's budget hold not settled after this long is given back "
+        "(its replica died or could not reach the database). Longer than any request runs.",
+    )
+    hold_sweep_interval_seconds: float = Field(
+        default=60, ge=0, description="How often expired budget holds are given back (0: never)."
+    )
     usage_ledger: bool = Field(default=True, description="Record every request's usage.")
     engine_cost_per_hour: dict[str, Decimal] = Field(
         default_factory=dict,

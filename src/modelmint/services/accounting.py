@@ -11,15 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from pydantic import SecretStr
 
 from modelmint.billing import ledger
+from modelmint.billing.concurrency import InProcessSlots, RedisSlots, Slots
 from modelmint.billing.money import tokens_price, usd_to_nanos
 from modelmint.billing.prices import Price, PriceBook
 from modelmint.billing.ratelimit import (
@@ -44,6 +44,8 @@ from modelmint.tenancy.plans import all_prices
 from modelmint.tenancy.secret import load_secret
 
 logger = logging.getLogger(__name__)
+
+HoldResult = ledger.Hold | ledger.Limit | None  # held, refused by this limit, or no limits
 
 
 class QuotaExceededError(RateLimitError):
@@ -176,6 +178,9 @@ class Accounting:
         default_cost_per_hour: Decimal,
         ledger_enabled: bool = True,
         purge_every: float = 3600.0,
+        hold_timeout: float = 3600.0,
+        sweep_every: float = 60.0,
+        slots: Slots | None = None,
     ) -> None:
         self.db = db
         self.secret = secret
@@ -184,12 +189,14 @@ class Accounting:
         self.limiter = limiter
         self.ledger_enabled = ledger_enabled
         self.purge_every = purge_every
-        self._purger: asyncio.Task | None = None
+        self.hold_timeout = timedelta(seconds=hold_timeout)
+        self.sweep_every = sweep_every
+        self._chores: list[asyncio.Task] = []
         self._costs = {k: usd_to_nanos(v) for k, v in costs_per_hour.items()}
         self._default_cost = usd_to_nanos(default_cost_per_hour)
         self._prices = PriceBook([])
         self._prices_revision = -2
-        self._running: Counter[str] = Counter()
+        self.slots = slots or InProcessSlots()
         self._background: set[asyncio.Task] = set()
 
     @property
@@ -204,6 +211,7 @@ class Accounting:
         limiter: RateLimiter = (
             RedisLimiter(settings.redis_url) if settings.redis_url else InProcessLimiter()
         )
+        slots: Slots = RedisSlots(settings.redis_url) if settings.redis_url else InProcessSlots()
         return cls(
             db,
             directory,
@@ -214,6 +222,9 @@ class Accounting:
             default_cost_per_hour=settings.default_engine_cost_per_hour,
             ledger_enabled=settings.usage_ledger,
             purge_every=settings.purge_interval_seconds,
+            hold_timeout=settings.hold_timeout_seconds,
+            sweep_every=settings.hold_sweep_interval_seconds,
+            slots=slots,
         )
 
     async def start(self) -> None:
@@ -222,25 +233,45 @@ class Accounting:
             await self.directory.start()
         await self._refresh_prices()
         if self.purge_every:
-            self._purger = asyncio.create_task(self._purge_periodically(), name="purge-bodies")
+            self._every(self.purge_every, self._purge, "purge-bodies")
+        if self.sweep_every:
+            self._every(self.sweep_every, self.sweep_holds, "sweep-holds")
 
-    async def _purge_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self.purge_every)
-            try:
-                removed = await self.db.write(purge_expired, "server")
-            except Exception:  # the next round tries again
-                logger.warning("purging expired bodies failed", exc_info=True)
-                continue
-            if removed:
-                logger.info("purged %d stored bodies past their retention", removed)
+    def _every(self, seconds: float, chore, name: str) -> None:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(seconds)
+                try:
+                    await chore()
+                except Exception:  # the next round tries again
+                    logger.warning("%s failed", name, exc_info=True)
+
+        self._chores.append(asyncio.create_task(loop(), name=name))
+
+    async def _purge(self) -> None:
+        removed = await self.db.write(purge_expired, "server")
+        if removed:
+            logger.info("purged %d stored bodies past their retention", removed)
+
+    async def sweep_holds(self) -> int:
+        """Give back the budget holds of requests that never settled (their replica was
+        killed, or the database was down when they tried); returns how many."""
+        swept = await self.db.write(ledger.sweep_expired, utcnow())
+        if swept:
+            logger.warning(
+                "gave back %d budget holds older than %s whose requests never settled",
+                swept,
+                self.hold_timeout,
+            )
+        return swept
 
     async def close(self) -> None:
-        if self._purger is not None:
-            self._purger.cancel()
+        for chore in self._chores:
+            chore.cancel()
         if self.directory is not None:
             await self.directory.close()
         await self.limiter.close()
+        await self.slots.close()
         await asyncio.to_thread(self.db.close)
 
     async def authenticate(self, authorization: str | None) -> Account:
@@ -281,24 +312,27 @@ class Accounting:
         if not decision.allowed:
             raise _rate_limited(decision, headers)
         org_id = account.org.id
-        if plan is not None and self._running[org_id] >= plan.max_concurrent:
+        cap = plan.max_concurrent if plan is not None else None
+        if not await self.slots.enter(org_id, request_id, cap):
             await self._give_back(buckets, prompt + new)
             raise RateLimitError(
-                f"Your organization already has {plan.max_concurrent} requests running, the "
+                f"Your organization already has {cap} requests running, the "
                 "most its plan allows at once. Wait for one to finish, or upgrade the plan.",
                 headers={"Retry-After": "1", **headers},
             )
-        self._running[org_id] += 1  # before the await below, so the cap holds meanwhile
         worst = tokens_price(prompt, price.input_nanos_per_mtok) + tokens_price(
             new, price.output_nanos_per_mtok
         )
         try:
-            held = await self._hold(account, month_of(now), worst, prompt + new)
+            wanted = ledger.Hold(
+                request_id, month_of(now), worst, prompt + new, now + self.hold_timeout
+            )
+            held = await self._hold(account, wanted)
         except BaseException:
-            self._stopped(org_id)
+            self.slots.leave(org_id, request_id)
             raise
         if isinstance(held, ledger.Limit):
-            self._stopped(org_id)
+            self.slots.leave(org_id, request_id)
             await self._give_back(buckets, prompt + new)
             raise QuotaExceededError(
                 f"You exceeded your current quota: this request could cost up to "
@@ -312,11 +346,13 @@ class Accounting:
             created_at=now,  # the hold's month and the ledger row's are one reading
         )  # fmt: skip
 
-    async def _hold(self, account: Account, month: str, nanos: int, tokens: int):
+    async def _hold(
+        self, account: Account, wanted: ledger.Hold
+    ) -> ledger.Hold | ledger.Limit | None:
         limits = _limits(account)
         if not limits:
             return None
-        return await self.db.write(ledger.hold, month, limits, nanos, tokens)
+        return await self.db.write(ledger.hold, wanted, limits)
 
     async def _give_back(self, buckets: list[Bucket], tokens: int) -> None:
         """Tokens of a refused request go back; the request itself still counts, so a
@@ -325,13 +361,8 @@ class Accounting:
             if bucket.key.startswith("tpm:"):
                 await self.limiter.give_back(bucket, tokens)
 
-    def _stopped(self, org_id: str) -> None:
-        self._running[org_id] -= 1
-        if self._running[org_id] <= 0:
-            del self._running[org_id]
-
     def finish(self, ticket: Ticket, used_tokens: int) -> None:
-        self._stopped(ticket.account.org.id)
+        self.slots.leave(ticket.account.org.id, ticket.request_id)
         unused = max(0, ticket.held_tokens - used_tokens)
         if unused and ticket.token_buckets:
             for bucket in ticket.token_buckets:

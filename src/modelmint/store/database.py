@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATE_LOCK = 0x6D6D_6D69_6772_6174  # "mmmigrat": a PostgreSQL advisory lock key
 
 
 class Database:
@@ -61,6 +62,12 @@ class Database:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
+            # replicas starting together: one migrates, the others wait here and then find
+            # nothing to do (on SQLite, BEGIN IMMEDIATE has taken the write lock already)
+            if not self.is_sqlite:
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK}
+                )
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 

@@ -106,6 +106,20 @@ usage_counters = Table(
     Column("reserved_nanos", BigInteger, nullable=False, default=0),
 )
 
+# a request's reservation against its budgets, from `hold` until `settle` or `release`;
+# a row past `expires_at` belongs to a request whose replica died or could not settle,
+# and is given back by the sweeper
+budget_holds = Table(
+    "budget_holds",
+    metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("month", String(7), nullable=False),
+    Column("scopes", String(100), nullable=False),  # the org id, then the key id, by commas
+    Column("tokens", BigInteger, nullable=False),
+    Column("nanos", BigInteger, nullable=False),
+    Column("expires_at", DateTime, nullable=False, index=True),
+)
+
 usage_ledger = Table(
     "usage_ledger",
     metadata,

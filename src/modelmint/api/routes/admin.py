@@ -6,7 +6,8 @@ Every endpoint needs a key with the `admin` scope. The work happens in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -26,22 +27,25 @@ def _actor(account: Account) -> str:
     return account.key.id if account.key else "local"
 
 
-async def _write(state: AppState, fn: Callable[..., Any], *args: Any) -> Any:
+@contextmanager
+def _as_api_errors() -> Iterator[None]:
+    """The services' LookupError and ValueError as OpenAI-shaped 404 and 400."""
     try:
-        return await state.accounting.db.write(admin.guarded(fn), *args)
+        yield
     except LookupError as exc:
         raise NotFoundError(str(exc).strip("'\"")) from exc
     except ValueError as exc:
         raise InvalidRequestError(str(exc).splitlines()[0]) from exc
 
 
+async def _write(state: AppState, fn: Callable[..., Any], *args: Any) -> Any:
+    with _as_api_errors():
+        return await state.accounting.db.write(admin.guarded(fn), *args)
+
+
 async def _read(state: AppState, fn: Callable[..., Any], *args: Any) -> Any:
-    try:
+    with _as_api_errors():
         return await state.accounting.db.read(fn, *args)
-    except LookupError as exc:
-        raise NotFoundError(str(exc).strip("'\"")) from exc
-    except ValueError as exc:
-        raise InvalidRequestError(str(exc)) from exc
 
 
 @router.post("/orgs", status_code=201, summary="Create an organization on a plan")
