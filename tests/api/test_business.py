@@ -13,8 +13,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+from sqlalchemy.exc import OperationalError
 
 from modelmint.api import create_app
+from modelmint.billing import ledger
 from modelmint.services import admin
 from tests.business_helpers import (
     Business,
@@ -326,3 +328,37 @@ async def test_only_the_admin_org_may_hold_admin_keys(tmp_path):
         response = await business.http.post("/admin/keys", json=body)
     assert response.status_code == 400
     assert "admin" in response.json()["error"]["message"]
+
+
+async def test_a_request_settled_while_the_database_is_away_is_kept_and_written_later(
+    tmp_path, monkeypatch
+):
+    async with acme(tmp_path, token_limit=1000) as (business, org, key):
+        accounting = business.accounting
+        real_write = accounting.db.write
+
+        async def database_away(fn, *args):
+            if fn is ledger.settle:
+                raise OperationalError("INSERT", {}, ConnectionError("the database is away"))
+            return await real_write(fn, *args)
+
+        monkeypatch.setattr(accounting.db, "write", database_away)
+        async with business.client(key) as client:
+            answer = await client.post("/v1/chat/completions", json=chat(3, 5))
+            assert answer.status_code == 200, answer.text  # served, and not lost
+            streamed = await client.post("/v1/chat/completions", json=chat(3, 5, stream=True))
+            assert "[DONE]" in streamed.text
+        assert len(accounting.spool) == 2
+        assert accounting.db.run(ledger_rows, org["id"]) == []
+        row = accounting.db.run(counter, org["id"])
+        assert row.reserved_tokens == 2 * 8  # both holds still stand
+
+        monkeypatch.setattr(accounting.db, "write", real_write)  # the database is back
+        assert await accounting.replay_spool() == 2
+        assert len(accounting.spool) == 0
+        rows = accounting.db.run(ledger_rows, org["id"])
+        assert sorted(r.request_id for r in rows) == sorted(
+            [answer.headers["x-request-id"], streamed.headers["x-request-id"]]
+        )
+        row = accounting.db.run(counter, org["id"])
+        assert (row.tokens, row.reserved_tokens, row.reserved_nanos) == (2 * 8, 0, 0)

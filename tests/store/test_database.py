@@ -100,6 +100,19 @@ async def test_write_later_commits_without_a_waiter(db):
     assert await db.read(_count) == 1
 
 
+async def test_a_failed_write_later_hands_its_error_to_its_fallback(db):
+    failures: list[Exception] = []
+
+    def broken(_connection) -> None:
+        raise ValueError("no such table")
+
+    db.write_later(broken, on_error=failures.append)
+    db.write_later(_insert, "kept", on_error=failures.append)
+    await db.write(lambda _c: None)  # queued after them, so done after them
+    assert [str(f) for f in failures] == ["no such table"]
+    assert await db.read(_count) == 1
+
+
 def test_sqlite_file_runs_in_wal_mode(tmp_path):
     database = Database(f"sqlite:///{tmp_path / 'nested' / 'x.db'}")
     try:

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from pydantic import SecretStr
@@ -30,6 +31,7 @@ from modelmint.billing.ratelimit import (
     format_reset,
 )
 from modelmint.billing.redis_limits import RedisLimiter
+from modelmint.billing.spool import LedgerSpool
 from modelmint.core.errors import AuthenticationError, RateLimitError
 from modelmint.core.ids import month_of, utcnow
 from modelmint.core.settings import Settings
@@ -45,6 +47,7 @@ from modelmint.tenancy.secret import load_secret
 
 logger = logging.getLogger(__name__)
 
+SPOOL_FILE = "unsettled-ledger.jsonl"  # in the data dir
 HoldResult = ledger.Hold | ledger.Limit | None  # held, refused by this limit, or no limits
 
 
@@ -123,7 +126,7 @@ class Ticket:
         entry = self._entry(used, status)
         self.accounting.finish(self, used.usage.total_tokens)
         if self.accounting.ledger_enabled:
-            await self.accounting.db.write(ledger.settle, entry, self.hold)
+            await self.accounting.write_settle(entry, self.hold)
         elif self.hold is not None:
             self.accounting.db.write_later(ledger.release, self.hold)
 
@@ -160,7 +163,7 @@ class Ticket:
         entry = self._entry(used, status)
         self.accounting.finish(self, used.usage.total_tokens)
         if self.accounting.ledger_enabled and used.usage.total_tokens:
-            self.accounting.db.write_later(ledger.settle, entry, self.hold)
+            self.accounting.write_settle_later(entry, self.hold)
         elif self.hold is not None:
             self.accounting.db.write_later(ledger.release, self.hold)
 
@@ -181,6 +184,7 @@ class Accounting:
         hold_timeout: float = 3600.0,
         sweep_every: float = 60.0,
         slots: Slots | None = None,
+        spool: LedgerSpool | None = None,
     ) -> None:
         self.db = db
         self.secret = secret
@@ -197,6 +201,7 @@ class Accounting:
         self._prices = PriceBook([])
         self._prices_revision = -2
         self.slots = slots or InProcessSlots()
+        self.spool = spool  # where ledger rows wait while the database is away
         self._background: set[asyncio.Task] = set()
 
     @property
@@ -225,6 +230,7 @@ class Accounting:
             hold_timeout=settings.hold_timeout_seconds,
             sweep_every=settings.hold_sweep_interval_seconds,
             slots=slots,
+            spool=LedgerSpool(settings.data_dir / SPOOL_FILE),
         )
 
     async def start(self) -> None:
@@ -234,8 +240,10 @@ class Accounting:
         await self._refresh_prices()
         if self.purge_every:
             self._every(self.purge_every, self._purge, "purge-bodies")
+        if self.spool is not None:
+            await self.replay_spool()
         if self.sweep_every:
-            self._every(self.sweep_every, self.sweep_holds, "sweep-holds")
+            self._every(self.sweep_every, self._settle_leftovers, "settle-leftovers")
 
     def _every(self, seconds: float, chore, name: str) -> None:
         async def loop() -> None:
@@ -252,6 +260,31 @@ class Accounting:
         removed = await self.db.write(purge_expired, "server")
         if removed:
             logger.info("purged %d stored bodies past their retention", removed)
+
+    async def write_settle(self, entry: ledger.LedgerEntry, hold: ledger.Hold | None) -> None:
+        """The ledger row, committed; kept in the spool (durably) if the database fails."""
+        try:
+            await self.db.write(ledger.settle, entry, hold)
+        except Exception:
+            if self.spool is None:
+                raise
+            logger.warning("settling %s failed", entry.request_id, exc_info=True)
+            await asyncio.to_thread(self.spool.keep, entry, hold)
+
+    def write_settle_later(self, entry: ledger.LedgerEntry, hold: ledger.Hold | None) -> None:
+        spool = self.spool
+        keep = None if spool is None else (lambda _error: spool.keep(entry, hold))
+        self.db.write_later(ledger.settle, entry, hold, on_error=keep)
+
+    async def replay_spool(self) -> int:
+        """Write the ledger rows kept while the database was away; how many."""
+        if self.spool is None:
+            return 0
+        return await self.spool.replay(partial(self.db.write, ledger.settle))
+
+    async def _settle_leftovers(self) -> None:
+        await self.replay_spool()  # first: a kept row still finds its hold
+        await self.sweep_holds()
 
     async def sweep_holds(self) -> int:
         """Give back the budget holds of requests that never settled (their replica was

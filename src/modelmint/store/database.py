@@ -89,9 +89,15 @@ class Database:
         """Run `fn(connection, *args)` on the writer thread; returns once it is committed."""
         return await self._writer.submit(fn, *args)
 
-    def write_later(self, fn: Callable[[Connection], Any], *args: Any) -> None:
-        """Queue a write and do not wait (used when the caller is being cancelled)."""
-        self._writer.submit_nowait(fn, *args)
+    def write_later(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> None:
+        """Queue a write and do not wait (used when the caller is being cancelled);
+        `on_error` runs on the writer thread if the write fails."""
+        self._writer.submit_nowait(fn, *args, on_error=on_error)
 
     def close(self) -> None:
         self._writer.close()

@@ -30,6 +30,7 @@ class Job:
     fn: Callable[..., Any]
     args: tuple[Any, ...]
     future: Future[Any] | None = field(default=None)
+    on_error: Callable[[Exception], None] | None = None  # for jobs nobody waits for
 
 
 class GroupCommitWriter:
@@ -44,8 +45,13 @@ class GroupCommitWriter:
         self._jobs.put(Job(fn, args, future))
         return await asyncio.wrap_future(future)
 
-    def submit_nowait(self, fn: Callable[..., Any], *args: Any) -> None:
-        self._jobs.put(Job(fn, args))
+    def submit_nowait(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> None:
+        self._jobs.put(Job(fn, args, on_error=on_error))
 
     def close(self) -> None:
         """Finish the queued jobs, then stop the thread."""
@@ -92,5 +98,10 @@ class GroupCommitWriter:
         if job.future is not None and not job.future.cancelled():
             with contextlib.suppress(InvalidStateError):
                 job.future.set_exception(error)
+        elif job.on_error is not None:
+            try:
+                job.on_error(error)
+            except Exception:
+                logger.exception("a queued write failed (%s), and so did its fallback", error)
         else:
             logger.error("a queued write failed: %s", error)
