@@ -362,3 +362,43 @@ async def test_a_request_settled_while_the_database_is_away_is_kept_and_written_
         )
         row = accounting.db.run(counter, org["id"])
         assert (row.tokens, row.reserved_tokens, row.reserved_nanos) == (2 * 8, 0, 0)
+
+
+async def test_a_database_that_does_not_answer_at_admission_is_a_503_and_charges_nothing(
+    tmp_path, monkeypatch
+):
+    async with acme(tmp_path, token_limit=1000) as (business, org, key):
+        accounting = business.accounting
+        real_write = accounting.db.write
+
+        async def database_away(fn, *args):
+            if fn is ledger.hold:
+                raise OperationalError("UPDATE", {}, ConnectionError("connection refused"))
+            return await real_write(fn, *args)
+
+        monkeypatch.setattr(accounting.db, "write", database_away)
+        async with business.client(key) as client:
+            response = await client.post("/v1/chat/completions", json=chat(3, 5))
+            error = assert_openai_error(response, 503, "server_error")
+            assert error["code"] == "service_unavailable"
+            assert "usage database is unavailable" in error["message"]
+            assert response.headers["retry-after"] == "5"
+            monkeypatch.setattr(accounting.db, "write", real_write)
+            # the slot it took was given back: the org is not stuck at its cap
+            assert (await client.post("/v1/chat/completions", json=chat(3, 5))).status_code == 200
+        row = accounting.db.run(counter, org["id"])
+        assert (row.tokens, row.reserved_tokens) == (8, 0)
+
+
+async def test_a_redis_that_does_not_answer_is_a_503(tmp_path):
+    # nothing listens on port 1: every Redis call fails to connect
+    settings = business_settings(tmp_path, redis_url="redis://127.0.0.1:1/0")
+    async with running(settings) as business:
+        await business.plan("pro", prices=PRICES, rpm=100, tpm=100_000)
+        await business.org("acme", plan="pro")
+        key = (await business.key("acme"))["key"]
+        await business.caught_up()
+        async with business.client(key) as client:
+            response = await client.post("/v1/chat/completions", json=chat(3, 5))
+    error = assert_openai_error(response, 503, "server_error")
+    assert "rate-limit store (Redis) is unavailable" in error["message"]

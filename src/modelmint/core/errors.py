@@ -114,3 +114,18 @@ class EngineError(ModelmintError):
     status = 500
     type = "server_error"
     code = "engine_error"
+
+
+class StoreUnavailableError(ModelmintError):
+    """The database or Redis that admission needs did not answer: retry shortly."""
+
+    status = 503
+    type = "server_error"
+    code = "service_unavailable"
+
+    def __init__(self, what: str, *, retry_after: int = 5) -> None:
+        super().__init__(
+            f"The {what} is unavailable right now, so the request could not be admitted "
+            f"(nothing was charged). Retry in {retry_after} seconds.",
+            headers={"Retry-After": str(retry_after)},
+        )

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -18,6 +20,9 @@ from functools import partial
 from typing import Any
 
 from pydantic import SecretStr
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from modelmint.billing import ledger
 from modelmint.billing.concurrency import InProcessSlots, RedisSlots, Slots
@@ -32,7 +37,7 @@ from modelmint.billing.ratelimit import (
 )
 from modelmint.billing.redis_limits import RedisLimiter
 from modelmint.billing.spool import LedgerSpool
-from modelmint.core.errors import AuthenticationError, RateLimitError
+from modelmint.core.errors import AuthenticationError, RateLimitError, StoreUnavailableError
 from modelmint.core.ids import month_of, utcnow
 from modelmint.core.settings import Settings
 from modelmint.core.types import Principal, Usage
@@ -310,6 +315,11 @@ class Accounting:
     async def authenticate(self, authorization: str | None) -> Account:
         if self.directory is None:
             return local_account()
+        with _stores_unavailable_as_503():
+            return await self._authenticate(authorization)
+
+    async def _authenticate(self, authorization: str | None) -> Account:
+        assert self.directory is not None
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError(
@@ -332,7 +342,14 @@ class Accounting:
     async def admit(
         self, account: Account, model: str, endpoint: str, request_id: str, sizes: list[Size]
     ) -> Ticket:
-        """Check limits and hold the worst case; raises 429s that say which limit."""
+        """Check limits and hold the worst case; raises 429s that say which limit, and a
+        503 when the database or Redis does not answer."""
+        with _stores_unavailable_as_503():
+            return await self._admit(account, model, endpoint, request_id, sizes)
+
+    async def _admit(
+        self, account: Account, model: str, endpoint: str, request_id: str, sizes: list[Size]
+    ) -> Ticket:
         plan = account.plan
         await self._refresh_prices(plan.id if plan else None)
         now = utcnow()
@@ -404,6 +421,18 @@ class Accounting:
                 )
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
+
+
+@contextmanager
+def _stores_unavailable_as_503() -> Iterator[None]:
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        logger.warning("the database did not answer: %s", exc.__class__.__name__)
+        raise StoreUnavailableError("usage database") from exc
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        logger.warning("Redis did not answer: %s", exc)
+        raise StoreUnavailableError("rate-limit store (Redis)") from exc
 
 
 def _secret_text(value: SecretStr | None) -> str | None:
