@@ -14,6 +14,8 @@ import logging
 from collections import Counter
 from typing import Protocol
 
+from modelmint.core.background import Background
+
 logger = logging.getLogger(__name__)
 
 LEASE_SECONDS = 30.0
@@ -86,7 +88,7 @@ class RedisSlots:
         self._enter = self._redis.register_script(ENTER)
         self._renew = self._redis.register_script(RENEW)
         self._mine: dict[str, str] = {}  # request id -> org id, the leases this replica holds
-        self._background: set[asyncio.Task] = set()
+        self._background = Background()
         self._renewer: asyncio.Task | None = None
 
     async def enter(self, org_id: str, request_id: str, cap: int | None) -> bool:
@@ -103,11 +105,8 @@ class RedisSlots:
     def leave(self, org_id: str, request_id: str) -> None:
         if self._mine.pop(request_id, None) is None:
             return
-        task = asyncio.get_running_loop().create_task(
-            self._redis.zrem(self._prefix + org_id, request_id)
-        )
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        work = self._redis.zrem(self._prefix + org_id, request_id)
+        self._background.spawn(work, f"giving back {org_id}'s concurrency slot")
 
     async def _renew_forever(self) -> None:
         while True:
@@ -128,6 +127,5 @@ class RedisSlots:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._renewer
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+        await self._background.drain()
         await self._redis.aclose()

@@ -37,6 +37,7 @@ from modelmint.billing.ratelimit import (
 )
 from modelmint.billing.redis_limits import RedisLimiter
 from modelmint.billing.spool import LedgerSpool
+from modelmint.core.background import Background
 from modelmint.core.errors import AuthenticationError, RateLimitError, StoreUnavailableError
 from modelmint.core.ids import month_of, utcnow
 from modelmint.core.settings import Settings
@@ -207,7 +208,7 @@ class Accounting:
         self._prices_revision = -2
         self.slots = slots or InProcessSlots()
         self.spool = spool  # where ledger rows wait while the database is away
-        self._background: set[asyncio.Task] = set()
+        self._background = Background()
 
     @property
     def auth_enabled(self) -> bool:
@@ -308,6 +309,7 @@ class Accounting:
             chore.cancel()
         if self.directory is not None:
             await self.directory.close()
+        await self._background.drain()  # tokens being given back, before the limiter goes
         await self.limiter.close()
         await self.slots.close()
         await asyncio.to_thread(self.db.close)
@@ -416,11 +418,8 @@ class Accounting:
         unused = max(0, ticket.held_tokens - used_tokens)
         if unused and ticket.token_buckets:
             for bucket in ticket.token_buckets:
-                task = asyncio.get_running_loop().create_task(
-                    self.limiter.give_back(bucket, unused)
-                )
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+                work = self.limiter.give_back(bucket, unused)
+                self._background.spawn(work, f"giving {unused} tokens back to {bucket.key}")
 
 
 @contextmanager
