@@ -272,3 +272,15 @@ async def test_a_prompt_whose_slot_was_taken_comes_back_from_the_prompt_cache(en
     assert saved >= 1
     assert finished.usage.cached_tokens == finished.usage.prompt_tokens - 1  # copied back
     assert again == answer
+
+
+def test_a_new_prompt_takes_the_longest_shared_prefix_then_the_emptiest_slot():
+    from modelmint.runtime.llamacpp.scheduler import Scheduler
+
+    scheduler = Scheduler.__new__(Scheduler)  # only the slot bookkeeping, no model
+    scheduler._free = [0, 1, 2, 3]
+    scheduler._cached = {0: [9, 9, 9, 9, 9], 1: [1, 2, 7], 2: [5]}  # slot 3 is empty
+    assert scheduler._best_slot([1, 2, 3]) == 1  # shares two tokens
+    assert scheduler._best_slot([4, 4]) == 3  # shares nothing anywhere: the empty slot
+    assert scheduler._best_slot([4, 4]) == 2  # then the one with the fewest cells to save
+    assert scheduler._free == [0]

@@ -39,8 +39,8 @@ class Scheduler(StepThread):
         self.prefill_chunk = prefill_chunk
         self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
         self._free = list(range(slots))[::-1]
-        # prefix reuse: a free slot keeps the KV cells of its last prompt, and a new
-        # prompt takes the free slot that shares the longest prefix with it
+        # prefix reuse: a free slot keeps the KV cells of its last conversation, and a
+        # new prompt takes the free slot that shares the longest prefix with it
         self._cached: dict[int, list[int]] = {}
         self.prompt_cache = prompt_cache  # where a slot's cells go before they are cut
         self._running: list[Sequence] = []
@@ -89,7 +89,14 @@ class Scheduler(StepThread):
             self._running.append(sequence)
 
     def _best_slot(self, prompt: list[int]) -> int:
-        best = max(self._free, key=lambda slot: shared_prefix(self._cached.get(slot, []), prompt))
+        """The free slot sharing the longest prefix with `prompt`; among equals, the one
+        holding the fewest cells (an empty one best): fewer to save, longer ones kept."""
+
+        def value(slot: int) -> tuple[int, int]:
+            cells = self._cached.get(slot, [])
+            return shared_prefix(cells, prompt), -len(cells)
+
+        best = max(self._free, key=value)
         self._free.remove(best)
         return best
 
