@@ -59,6 +59,7 @@ _MOVE = (
     )
 )
 _MONTH_TOKENS = select(counters.tokens).where(*_THIS_COUNTER).with_for_update()
+_KEEP_HOLD = budget_holds.insert()
 _FORGET_HOLD = delete(budget_holds).where(budget_holds.c.request_id == bindparam("request_id"))
 
 
@@ -145,16 +146,15 @@ def hold(connection: Connection, wanted: Hold, limits: list[Limit]) -> Hold | Li
             return limit
         held.scopes.append(limit.scope_id)
     if held.scopes:
-        connection.execute(
-            budget_holds.insert().values(
-                request_id=held.request_id,
-                month=held.month,
-                scopes=",".join(held.scopes),
-                tokens=held.tokens,
-                nanos=held.nanos,
-                expires_at=held.expires_at,
-            )
-        )
+        row = {
+            "request_id": held.request_id,
+            "month": held.month,
+            "scopes": ",".join(held.scopes),
+            "tokens": held.tokens,
+            "nanos": held.nanos,
+            "expires_at": held.expires_at,
+        }
+        connection.execute(_KEEP_HOLD, row)
     return held
 
 

@@ -108,7 +108,10 @@ usage_counters = Table(
 
 # a request's reservation against its budgets, from `hold` until `settle` or `release`;
 # a row past `expires_at` belongs to a request whose replica died or could not settle,
-# and is given back by the sweeper
+# and is given back by the sweeper. Only requests in flight have rows, so the sweeper's
+# scan needs no index, and on SQLite the rows live in the primary key's tree: each
+# request touches one tree going in and out (measured: three trees cost ~0.5 ms more
+# per request than none)
 budget_holds = Table(
     "budget_holds",
     metadata,
@@ -117,7 +120,8 @@ budget_holds = Table(
     Column("scopes", String(100), nullable=False),  # the org id, then the key id, by commas
     Column("tokens", BigInteger, nullable=False),
     Column("nanos", BigInteger, nullable=False),
-    Column("expires_at", DateTime, nullable=False, index=True),
+    Column("expires_at", DateTime, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 usage_ledger = Table(

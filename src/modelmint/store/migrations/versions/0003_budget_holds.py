@@ -26,12 +26,9 @@ def upgrade() -> None:
         sa.Column("nanos", sa.BigInteger(), nullable=False),
         sa.Column("expires_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("request_id"),
-    )
-    op.create_index(
-        op.f("ix_budget_holds_expires_at"), "budget_holds", ["expires_at"], unique=False
+        sqlite_with_rowid=False,
     )
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_budget_holds_expires_at"), table_name="budget_holds")
     op.drop_table("budget_holds")
