@@ -81,7 +81,7 @@ class LedgerSpool:
         if not lines:
             return 0
         failed: list[str] = []
-        written = 0
+        written, first_error = 0, None
         for line in lines:
             try:
                 entry, hold = _decode(line)
@@ -91,8 +91,9 @@ class LedgerSpool:
                 continue
             try:
                 await settle(entry, hold)
-            except Exception:
+            except Exception as exc:
                 failed.append(line)
+                first_error = first_error or exc
             else:
                 written += 1
         with self._lock:
@@ -105,6 +106,13 @@ class LedgerSpool:
                 self.path.unlink(missing_ok=True)
         if written:
             logger.info("wrote %d kept ledger rows; %d still waiting", written, len(failed))
+        if failed:
+            logger.warning(
+                "%d kept ledger rows still cannot be written (%r); they stay in %s",
+                len(failed),
+                first_error,
+                self.path,
+            )
         return written
 
     def _set_aside(self, line: str) -> None:
