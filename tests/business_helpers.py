@@ -88,7 +88,7 @@ class Business:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         transport = httpx.ASGITransport(app=self.app)
         return httpx.AsyncClient(
-            transport=transport, base_url="http://test", headers=headers, timeout=60, **kwargs
+            transport=transport, base_url="http://localhost", headers=headers, timeout=60, **kwargs
         )
 
     async def post(self, path: str, body: dict) -> dict:

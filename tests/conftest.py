@@ -27,7 +27,7 @@ async def fake_app(settings):
 @pytest.fixture
 async def client(fake_app):
     transport = httpx.ASGITransport(app=fake_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
         yield c
 
 

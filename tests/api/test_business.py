@@ -13,11 +13,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from modelmint.api import create_app
 from modelmint.billing import ledger
 from modelmint.services import admin
+from modelmint.store.tables import budget_holds
 from tests.business_helpers import (
     Business,
     business_settings,
@@ -402,3 +404,76 @@ async def test_a_redis_that_does_not_answer_is_a_503(tmp_path):
             response = await client.post("/v1/chat/completions", json=chat(3, 5))
     error = assert_openai_error(response, 503, "server_error")
     assert "rate-limit store (Redis) is unavailable" in error["message"]
+
+
+async def test_a_settle_whose_caller_is_cancelled_is_still_kept(tmp_path, monkeypatch):
+    from modelmint.core.types import Usage
+    from modelmint.services.accounting import Size, Used
+
+    async with acme(tmp_path, token_limit=1000) as (business, org, key):
+        accounting = business.accounting
+        real_write = accounting.db.write
+
+        async def slow_then_away(fn, *args):
+            if fn is ledger.settle:
+                await asyncio.sleep(0.2)
+                raise OperationalError("INSERT", {}, ConnectionError("the database is away"))
+            return await real_write(fn, *args)
+
+        account = await accounting.authenticate(f"Bearer {key}")
+        ticket = await accounting.admit(account, "default", "chat", "req_cut", [Size(3, 5)])
+        monkeypatch.setattr(accounting.db, "write", slow_then_away)
+        settling = asyncio.ensure_future(ticket.settle(Used(Usage(3, 5))))
+        await asyncio.sleep(0.05)
+        settling.cancel()  # the client went away while the row was being written
+        await asyncio.sleep(0.4)
+        assert len(accounting.spool) == 1
+
+
+async def test_an_admission_cancelled_while_holding_gives_the_hold_back(tmp_path, monkeypatch):
+    from modelmint.services.accounting import Size
+
+    async with acme(tmp_path, token_limit=1000) as (business, org, key):
+        accounting = business.accounting
+        real_write = accounting.db.write
+
+        async def slow_hold(fn, *args):
+            if fn is ledger.hold:
+                await asyncio.sleep(0.2)
+            return await real_write(fn, *args)
+
+        monkeypatch.setattr(accounting.db, "write", slow_hold)
+        account = await accounting.authenticate(f"Bearer {key}")
+        admitting = asyncio.ensure_future(
+            accounting.admit(account, "default", "chat", "req_gone", [Size(3, 5)])
+        )
+        await asyncio.sleep(0.05)
+        admitting.cancel()  # the client gave up while the hold was being written
+        await asyncio.sleep(0.5)
+        row = accounting.db.run(counter, org["id"])
+        assert (row.reserved_tokens, row.reserved_nanos) == (0, 0)
+        assert accounting.db.run(lambda c: c.execute(select(budget_holds)).all()) == []
+
+
+async def test_a_503_at_admission_gives_the_rate_limit_tokens_back(tmp_path, monkeypatch):
+    # 1000 tokens a minute refill ~17 a second: too slowly to hide 24 tokens not given back
+    async with acme(tmp_path, {"tpm": 1000}, token_limit=1000) as (business, org, key):
+        accounting = business.accounting
+        real_write = accounting.db.write
+
+        async def database_away(fn, *args):
+            if fn is ledger.hold:
+                raise OperationalError("UPDATE", {}, ConnectionError("connection refused"))
+            return await real_write(fn, *args)
+
+        async with business.client(key) as client:
+            monkeypatch.setattr(accounting.db, "write", database_away)
+            for _ in range(3):
+                refused = await client.post("/v1/chat/completions", json=chat(3, 5))
+                assert refused.status_code == 503
+            monkeypatch.setattr(accounting.db, "write", real_write)
+            await asyncio.sleep(0.05)  # the give-backs run in the background
+            served = await client.post("/v1/chat/completions", json=chat(3, 5))
+    limit = int(served.headers["x-ratelimit-limit-tokens"])
+    # only this request's 8 tokens are taken, not also the three refused ones' 24
+    assert int(served.headers["x-ratelimit-remaining-tokens"]) >= limit - 8 - 4

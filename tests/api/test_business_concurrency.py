@@ -172,3 +172,22 @@ async def test_a_dead_replicas_slots_come_back_when_its_leases_lapse():
     finally:
         await dead.close()
         await alive.close()
+
+
+@needs_redis
+async def test_a_lease_lost_in_redis_is_put_back_while_its_request_runs():
+    from modelmint.billing.concurrency import RedisSlots
+
+    flush_redis(REDIS_URL)
+    here, there = RedisSlots(REDIS_URL, lease_seconds=0.6), RedisSlots(REDIS_URL, lease_seconds=0.6)
+    try:
+        assert await here.enter("org_a", "req_1", 1)
+        flush_redis(REDIS_URL)  # Redis restarted without persistence: the lease is gone
+        await asyncio.sleep(0.4)  # a renewal round has run since
+        assert not await there.enter("org_a", "req_2", 1)  # req_1 still counts
+        here.leave("org_a", "req_1")
+        await asyncio.sleep(0.05)
+        assert await there.enter("org_a", "req_2", 1)
+    finally:
+        await here.close()
+        await there.close()

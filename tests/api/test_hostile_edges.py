@@ -16,7 +16,7 @@ JSON = {"content-type": "application/json"}
 async def lenient_client(fake_app):
     """Like `client`, but an unhandled exception in the app comes back as its 500 response."""
     transport = httpx.ASGITransport(app=fake_app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
         yield c
 
 

@@ -61,3 +61,19 @@ async def test_an_unreadable_line_is_set_aside_not_retried_forever(tmp_path):
     assert await spool.replay(settle) == 1
     assert len(spool) == 0
     assert "half a line" in spool.path.with_suffix(".unreadable").read_text()
+
+
+async def test_a_line_cut_by_a_crash_does_not_swallow_the_next_one(tmp_path):
+    spool = LedgerSpool(tmp_path / "spool.jsonl")
+    spool.keep(entry("req_1"), None)
+    with spool.path.open("a") as f:
+        f.write('{"entry": {"request_id": "req_cut')  # the process died mid-append
+    spool.keep(entry("req_2"), None)
+    written = []
+
+    async def settle(e, h):
+        written.append(e.request_id)
+
+    assert await spool.replay(settle) == 2
+    assert written == ["req_1", "req_2"]
+    assert "req_cut" in spool.path.with_suffix(".unreadable").read_text()

@@ -63,13 +63,13 @@ redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3]) * 2))
 return 1
 """
 
-# KEYS: org sets; ARGV: lease seconds, then one request id per key. Only leases that still
-# exist are renewed (XX): one swept meanwhile stays gone.
+# KEYS: org sets; ARGV: lease seconds, then one request id per key. A lease that was lost
+# (Redis restarted, or away longer than a lease) is put back: its request still runs.
 RENEW = """
 local t = redis.call('TIME')
 local until_ = tonumber(t[1]) + tonumber(t[2]) / 1e6 + tonumber(ARGV[1])
 for i, key in ipairs(KEYS) do
-  redis.call('ZADD', key, 'XX', until_, ARGV[i + 1])
+  redis.call('ZADD', key, until_, ARGV[i + 1])
   redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[1]) * 2))
 end
 return #KEYS
@@ -90,12 +90,21 @@ class RedisSlots:
         self._mine: dict[str, str] = {}  # request id -> org id, the leases this replica holds
         self._background = Background()
         self._renewer: asyncio.Task | None = None
+        # a round of renewals puts leases back: a give-back waits for the round under way,
+        # or the lease it removes could be put back just after
+        self._renewing = asyncio.Lock()
 
     async def enter(self, org_id: str, request_id: str, cap: int | None) -> bool:
         if cap is None:  # nothing to share: no round trip
             return True
         args = [request_id, cap, self.lease_seconds]
-        if not await self._enter(keys=[self._prefix + org_id], args=args):
+        try:
+            entered = await self._enter(keys=[self._prefix + org_id], args=args)
+        except asyncio.CancelledError:  # the script may have run: take the lease back
+            self._mine[request_id] = org_id
+            self.leave(org_id, request_id)
+            raise
+        if not entered:
             return False
         self._mine[request_id] = org_id
         if self._renewer is None:
@@ -105,20 +114,26 @@ class RedisSlots:
     def leave(self, org_id: str, request_id: str) -> None:
         if self._mine.pop(request_id, None) is None:
             return
-        work = self._redis.zrem(self._prefix + org_id, request_id)
-        self._background.spawn(work, f"giving back {org_id}'s concurrency slot")
+        self._background.spawn(
+            self._give_back(org_id, request_id), f"giving back {org_id}'s concurrency slot"
+        )
+
+    async def _give_back(self, org_id: str, request_id: str) -> None:
+        async with self._renewing:
+            await self._redis.zrem(self._prefix + org_id, request_id)
 
     async def _renew_forever(self) -> None:
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
-            mine = list(self._mine.items())
-            if not mine:
+            if not self._mine:
                 continue
             try:
-                await self._renew(
-                    keys=[self._prefix + org for _, org in mine],
-                    args=[self.lease_seconds, *(request for request, _ in mine)],
-                )
+                async with self._renewing:
+                    mine = list(self._mine.items())
+                    await self._renew(
+                        keys=[self._prefix + org for _, org in mine],
+                        args=[self.lease_seconds, *(request for request, _ in mine)],
+                    )
             except Exception:  # Redis away: the next round tries again
                 logger.warning("renewing concurrency leases failed", exc_info=True)
 

@@ -53,6 +53,8 @@ class LedgerSpool:
         line = _encode(entry, hold) + "\n"
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self._ends_whole():  # a crash cut the last append: keep it on its own
+                line = "\n" + line
             with self.path.open("a", encoding="utf-8") as spool:
                 spool.write(line)
                 spool.flush()
@@ -62,6 +64,30 @@ class LedgerSpool:
             entry.request_id,
             self.path,
         )
+
+    def _ends_whole(self) -> bool:
+        try:
+            with self.path.open("rb") as spool:
+                if spool.seek(0, os.SEEK_END) == 0:
+                    return True
+                spool.seek(-1, os.SEEK_END)
+                return spool.read(1) == b"\n"
+        except FileNotFoundError:
+            return True
+
+    def _rewrite(self, lines: list[str]) -> None:
+        """Replace the file with `lines`, durably (a power cut leaves old or new)."""
+        fresh = self.path.with_suffix(".tmp")
+        with fresh.open("w", encoding="utf-8") as spool:
+            spool.write("\n".join(lines) + "\n")
+            spool.flush()
+            os.fsync(spool.fileno())
+        fresh.replace(self.path)
+        folder = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 
     def __len__(self) -> int:
         with self._lock:
@@ -99,9 +125,7 @@ class LedgerSpool:
         with self._lock:
             kept = failed + self._lines()[len(lines) :]  # lines are only ever appended
             if kept:
-                fresh = self.path.with_suffix(".tmp")
-                fresh.write_text("\n".join(kept) + "\n", "utf-8")
-                fresh.replace(self.path)
+                self._rewrite(kept)
             else:
                 self.path.unlink(missing_ok=True)
         if written:

@@ -16,10 +16,11 @@ class Background:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task] = set()
 
-    def spawn(self, work: Coroutine[Any, Any, Any], what: str) -> None:
+    def spawn(self, work: Coroutine[Any, Any, Any], what: str) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(lambda done: self._ended(done, what))
+        return task
 
     def _ended(self, task: asyncio.Task, what: str) -> None:
         self._tasks.discard(task)

@@ -54,6 +54,7 @@ from modelmint.tenancy.secret import load_secret
 logger = logging.getLogger(__name__)
 
 SPOOL_FILE = "unsettled-ledger.jsonl"  # in the data dir
+SPOOL_REPLAY_SECONDS = 30.0
 HoldResult = ledger.Hold | ledger.Limit | None  # held, refused by this limit, or no limits
 
 
@@ -248,8 +249,9 @@ class Accounting:
             self._every(self.purge_every, self._purge, "purge-bodies")
         if self.spool is not None:
             await self.replay_spool()
+            self._every(SPOOL_REPLAY_SECONDS, self.replay_spool, "replay-ledger-spool")
         if self.sweep_every:
-            self._every(self.sweep_every, self._settle_leftovers, "settle-leftovers")
+            self._every(self.sweep_every, self.sweep_holds, "sweep-holds")
 
     def _every(self, seconds: float, chore, name: str) -> None:
         async def loop() -> None:
@@ -268,7 +270,12 @@ class Accounting:
             logger.info("purged %d stored bodies past their retention", removed)
 
     async def write_settle(self, entry: ledger.LedgerEntry, hold: ledger.Hold | None) -> None:
-        """The ledger row, committed; kept in the spool (durably) if the database fails."""
+        """The ledger row, committed; kept in the spool (durably) if the database fails.
+        Shielded: a caller cancelled meanwhile (client gone, shutdown) does not lose it."""
+        work = self._settle_or_keep(entry, hold)
+        await asyncio.shield(self._background.spawn(work, f"settling {entry.request_id}"))
+
+    async def _settle_or_keep(self, entry: ledger.LedgerEntry, hold: ledger.Hold | None) -> None:
         try:
             await self.db.write(ledger.settle, entry, hold)
         except Exception:
@@ -287,10 +294,6 @@ class Accounting:
         if self.spool is None:
             return 0
         return await self.spool.replay(partial(self.db.write, ledger.settle))
-
-    async def _settle_leftovers(self) -> None:
-        await self.replay_spool()  # first: a kept row still finds its hold
-        await self.sweep_holds()
 
     async def sweep_holds(self) -> int:
         """Give back the budget holds of requests that never settled (their replica was
@@ -365,7 +368,12 @@ class Accounting:
             raise _rate_limited(decision, headers)
         org_id = account.org.id
         cap = plan.max_concurrent if plan is not None else None
-        if not await self.slots.enter(org_id, request_id, cap):
+        try:
+            entered = await self.slots.enter(org_id, request_id, cap)
+        except BaseException:
+            self._give_back_later(buckets, prompt + new)
+            raise
+        if not entered:
             await self._give_back(buckets, prompt + new)
             raise RateLimitError(
                 f"Your organization already has {cap} requests running, the "
@@ -375,13 +383,14 @@ class Accounting:
         worst = tokens_price(prompt, price.input_nanos_per_mtok) + tokens_price(
             new, price.output_nanos_per_mtok
         )
+        wanted = ledger.Hold(
+            request_id, month_of(now), worst, prompt + new, now + self.hold_timeout
+        )
         try:
-            wanted = ledger.Hold(
-                request_id, month_of(now), worst, prompt + new, now + self.hold_timeout
-            )
             held = await self._hold(account, wanted)
         except BaseException:
             self.slots.leave(org_id, request_id)
+            self._give_back_later(buckets, prompt + new)
             raise
         if isinstance(held, ledger.Limit):
             self.slots.leave(org_id, request_id)
@@ -404,7 +413,27 @@ class Accounting:
         limits = _limits(account)
         if not limits:
             return None
-        return await self.db.write(ledger.hold, wanted, limits)
+        holding = self._background.spawn(
+            self.db.write(ledger.hold, wanted, limits), f"holding for {wanted.request_id}"
+        )
+        try:
+            return await asyncio.shield(holding)
+        except asyncio.CancelledError:
+            # the writer commits the hold anyway: give it back once it has, not in an hour
+            holding.add_done_callback(self._release_abandoned)
+            raise
+
+    def _release_abandoned(self, holding: asyncio.Task) -> None:
+        if holding.cancelled() or holding.exception() is not None:
+            return
+        held = holding.result()
+        if isinstance(held, ledger.Hold):
+            self.db.write_later(ledger.release, held)
+
+    def _give_back_later(self, buckets: list[Bucket], tokens: int) -> None:
+        """`_give_back` for a request that fails or is cancelled on its way in."""
+        if any(b.key.startswith("tpm:") for b in buckets):
+            self._background.spawn(self._give_back(buckets, tokens), "giving tokens back")
 
     async def _give_back(self, buckets: list[Bucket], tokens: int) -> None:
         """Tokens of a refused request go back; the request itself still counts, so a
