@@ -31,8 +31,8 @@ def _split_host(host: str) -> tuple[str, str | None]:
 
 
 def is_loopback_host(host: str) -> bool:
-    name, _ = _split_host(host)
-    if name == "localhost" or name.endswith(".localhost"):
+    name = _split_host(host)[0].removesuffix(".")
+    if name == "localhost":  # not *.localhost: not every browser pins those to loopback
         return True
     try:
         return ipaddress.ip_address(name).is_loopback

@@ -100,7 +100,7 @@ class RedisSlots:
         args = [request_id, cap, self.lease_seconds]
         try:
             entered = await self._enter(keys=[self._prefix + org_id], args=args)
-        except asyncio.CancelledError:  # the script may have run: take the lease back
+        except BaseException:  # cancelled or cut off: the script may have run, take it back
             self._mine[request_id] = org_id
             self.leave(org_id, request_id)
             raise

@@ -9,6 +9,7 @@ replica has its own file, in its data dir.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -55,10 +56,13 @@ class LedgerSpool:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if not self._ends_whole():  # a crash cut the last append: keep it on its own
                 line = "\n" + line
+            new = not self.path.exists()
             with self.path.open("a", encoding="utf-8") as spool:
                 spool.write(line)
                 spool.flush()
                 os.fsync(spool.fileno())
+            if new:  # the file's name must survive a power cut too
+                self._sync_folder()
         logger.warning(
             "request %s: the ledger row could not be written; kept in %s until it can",
             entry.request_id,
@@ -83,11 +87,28 @@ class LedgerSpool:
             spool.flush()
             os.fsync(spool.fileno())
         fresh.replace(self.path)
+        self._sync_folder()
+
+    def _sync_folder(self) -> None:
         folder = os.open(self.path.parent, os.O_RDONLY)
         try:
             os.fsync(folder)
         finally:
             os.close(folder)
+
+    def _read(self) -> list[str]:
+        with self._lock:
+            return self._lines()
+
+    def _keep_only(self, failed: list[str], replayed: int) -> None:
+        """The file becomes `failed`, then whatever was appended after the first
+        `replayed` lines (lines are only ever appended)."""
+        with self._lock:
+            kept = failed + self._lines()[replayed:]
+            if kept:
+                self._rewrite(kept)
+            else:
+                self.path.unlink(missing_ok=True)
 
     def __len__(self) -> int:
         with self._lock:
@@ -102,8 +123,7 @@ class LedgerSpool:
     async def replay(self, settle: Settle) -> int:
         """Write the kept rows with `settle`; returns how many were written. The file is
         only rewritten at the end: a crash meanwhile replays them again, harmlessly."""
-        with self._lock:
-            lines = self._lines()
+        lines = await asyncio.to_thread(self._read)
         if not lines:
             return 0
         failed: list[str] = []
@@ -122,12 +142,7 @@ class LedgerSpool:
                 first_error = first_error or exc
             else:
                 written += 1
-        with self._lock:
-            kept = failed + self._lines()[len(lines) :]  # lines are only ever appended
-            if kept:
-                self._rewrite(kept)
-            else:
-                self.path.unlink(missing_ok=True)
+        await asyncio.to_thread(self._keep_only, failed, len(lines))
         if written:
             logger.info("wrote %d kept ledger rows; %d still waiting", written, len(failed))
         if failed:

@@ -16,18 +16,30 @@ class Background:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task] = set()
 
-    def spawn(self, work: Coroutine[Any, Any, Any], what: str) -> asyncio.Task:
+    def spawn(
+        self, work: Coroutine[Any, Any, Any], what: str, awaited: bool = False
+    ) -> asyncio.Task:
+        """Run `work`; `awaited`: a caller awaits the task and reports its failure."""
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
-        task.add_done_callback(lambda done: self._ended(done, what))
+        task.add_done_callback(lambda done: self._ended(done, what, awaited))
         return task
 
-    def _ended(self, task: asyncio.Task, what: str) -> None:
+    def _ended(self, task: asyncio.Task, what: str, awaited: bool) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.warning("%s failed: %r", what, task.exception())
+        if task.cancelled():
+            return
+        failure = task.exception()  # retrieved either way: no "never retrieved" noise
+        if failure is not None and not awaited:
+            logger.warning("%s failed: %r", what, failure)
 
-    async def drain(self) -> None:
-        """Wait for the work under way (at shutdown)."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def drain(self, timeout: float = 20.0) -> bool:
+        """Wait for the work under way, and what it starts, up to `timeout` seconds (at
+        shutdown); False if some is still running then."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._tasks:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return False
+            await asyncio.wait(set(self._tasks), timeout=left)
+        return True

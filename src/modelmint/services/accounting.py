@@ -210,6 +210,7 @@ class Accounting:
         self.slots = slots or InProcessSlots()
         self.spool = spool  # where ledger rows wait while the database is away
         self._background = Background()
+        self._settling: dict[str, tuple[ledger.LedgerEntry, ledger.Hold | None]] = {}
 
     @property
     def auth_enabled(self) -> bool:
@@ -273,9 +274,10 @@ class Accounting:
         """The ledger row, committed; kept in the spool (durably) if the database fails.
         Shielded: a caller cancelled meanwhile (client gone, shutdown) does not lose it."""
         work = self._settle_or_keep(entry, hold)
-        await asyncio.shield(self._background.spawn(work, f"settling {entry.request_id}"))
+        await asyncio.shield(self._background.spawn(work, "settling", awaited=True))
 
     async def _settle_or_keep(self, entry: ledger.LedgerEntry, hold: ledger.Hold | None) -> None:
+        self._settling[entry.request_id] = (entry, hold)
         try:
             await self.db.write(ledger.settle, entry, hold)
         except Exception:
@@ -283,6 +285,8 @@ class Accounting:
                 raise
             logger.warning("settling %s failed", entry.request_id, exc_info=True)
             await asyncio.to_thread(self.spool.keep, entry, hold)
+        finally:
+            self._settling.pop(entry.request_id, None)
 
     def write_settle_later(self, entry: ledger.LedgerEntry, hold: ledger.Hold | None) -> None:
         spool = self.spool
@@ -312,7 +316,12 @@ class Accounting:
             chore.cancel()
         if self.directory is not None:
             await self.directory.close()
-        await self._background.drain()  # tokens being given back, before the limiter goes
+        # rows being written and tokens being given back, before the limiter goes; a write
+        # the database does not answer in time is spooled (replay is idempotent)
+        if not await self._background.drain() and self.spool is not None:
+            for entry, hold in list(self._settling.values()):
+                logger.error("settling %s did not finish; spooled", entry.request_id)
+                self.spool.keep(entry, hold)
         await self.limiter.close()
         await self.slots.close()
         await asyncio.to_thread(self.db.close)
@@ -414,7 +423,7 @@ class Accounting:
         if not limits:
             return None
         holding = self._background.spawn(
-            self.db.write(ledger.hold, wanted, limits), f"holding for {wanted.request_id}"
+            self.db.write(ledger.hold, wanted, limits), "holding", awaited=True
         )
         try:
             return await asyncio.shield(holding)
