@@ -332,32 +332,43 @@ async def test_only_the_admin_org_may_hold_admin_keys(tmp_path):
     assert "admin" in response.json()["error"]["message"]
 
 
+def database_away(monkeypatch, accounting, at, *, delay: float = 0.0, fails: bool = True):
+    """The database's writes of `at` (a ledger function) wait `delay` seconds, then fail as
+    a database that does not answer does (or go through, with fails=False). Returns what
+    brings the database back."""
+    real_write = accounting.db.write
+
+    async def write(fn, *args):
+        if fn is at:
+            if delay:
+                await asyncio.sleep(delay)
+            if fails:
+                raise OperationalError("statement", {}, ConnectionError("the database is away"))
+        return await real_write(fn, *args)
+
+    monkeypatch.setattr(accounting.db, "write", write)
+    return lambda: monkeypatch.setattr(accounting.db, "write", real_write)
+
+
 async def test_a_request_settled_while_the_database_is_away_is_kept_and_written_later(
     tmp_path, monkeypatch
 ):
     async with acme(tmp_path, token_limit=1000) as (business, org, key):
         accounting = business.accounting
-        real_write = accounting.db.write
-
-        async def database_away(fn, *args):
-            if fn is ledger.settle:
-                raise OperationalError("INSERT", {}, ConnectionError("the database is away"))
-            return await real_write(fn, *args)
-
-        monkeypatch.setattr(accounting.db, "write", database_away)
+        database_back = database_away(monkeypatch, accounting, ledger.settle)
         async with business.client(key) as client:
             answer = await client.post("/v1/chat/completions", json=chat(3, 5))
             assert answer.status_code == 200, answer.text  # served, and not lost
             streamed = await client.post("/v1/chat/completions", json=chat(3, 5, stream=True))
             assert "[DONE]" in streamed.text
-        assert len(accounting.spool) == 2
+        assert len(accounting.settlements.spool) == 2
         assert accounting.db.run(ledger_rows, org["id"]) == []
         row = accounting.db.run(counter, org["id"])
         assert row.reserved_tokens == 2 * 8  # both holds still stand
 
-        monkeypatch.setattr(accounting.db, "write", real_write)  # the database is back
-        assert await accounting.replay_spool() == 2
-        assert len(accounting.spool) == 0
+        database_back()
+        assert await accounting.settlements.replay() == 2
+        assert len(accounting.settlements.spool) == 0
         rows = accounting.db.run(ledger_rows, org["id"])
         assert sorted(r.request_id for r in rows) == sorted(
             [answer.headers["x-request-id"], streamed.headers["x-request-id"]]
@@ -371,21 +382,14 @@ async def test_a_database_that_does_not_answer_at_admission_is_a_503_and_charges
 ):
     async with acme(tmp_path, token_limit=1000) as (business, org, key):
         accounting = business.accounting
-        real_write = accounting.db.write
-
-        async def database_away(fn, *args):
-            if fn is ledger.hold:
-                raise OperationalError("UPDATE", {}, ConnectionError("connection refused"))
-            return await real_write(fn, *args)
-
-        monkeypatch.setattr(accounting.db, "write", database_away)
+        database_back = database_away(monkeypatch, accounting, ledger.hold)
         async with business.client(key) as client:
             response = await client.post("/v1/chat/completions", json=chat(3, 5))
             error = assert_openai_error(response, 503, "server_error")
             assert error["code"] == "service_unavailable"
             assert "usage database is unavailable" in error["message"]
             assert response.headers["retry-after"] == "5"
-            monkeypatch.setattr(accounting.db, "write", real_write)
+            database_back()
             # the slot it took was given back: the org is not stuck at its cap
             assert (await client.post("/v1/chat/completions", json=chat(3, 5))).status_code == 200
         row = accounting.db.run(counter, org["id"])
@@ -412,22 +416,14 @@ async def test_a_settle_whose_caller_is_cancelled_is_still_kept(tmp_path, monkey
 
     async with acme(tmp_path, token_limit=1000) as (business, org, key):
         accounting = business.accounting
-        real_write = accounting.db.write
-
-        async def slow_then_away(fn, *args):
-            if fn is ledger.settle:
-                await asyncio.sleep(0.2)
-                raise OperationalError("INSERT", {}, ConnectionError("the database is away"))
-            return await real_write(fn, *args)
-
         account = await accounting.authenticate(f"Bearer {key}")
         ticket = await accounting.admit(account, "default", "chat", "req_cut", [Size(3, 5)])
-        monkeypatch.setattr(accounting.db, "write", slow_then_away)
+        database_away(monkeypatch, accounting, ledger.settle, delay=0.2)
         settling = asyncio.ensure_future(ticket.settle(Used(Usage(3, 5))))
         await asyncio.sleep(0.05)
         settling.cancel()  # the client went away while the row was being written
         await asyncio.sleep(0.4)
-        assert len(accounting.spool) == 1
+        assert len(accounting.settlements.spool) == 1
 
 
 async def test_an_admission_cancelled_while_holding_gives_the_hold_back(tmp_path, monkeypatch):
@@ -435,14 +431,7 @@ async def test_an_admission_cancelled_while_holding_gives_the_hold_back(tmp_path
 
     async with acme(tmp_path, token_limit=1000) as (business, org, key):
         accounting = business.accounting
-        real_write = accounting.db.write
-
-        async def slow_hold(fn, *args):
-            if fn is ledger.hold:
-                await asyncio.sleep(0.2)
-            return await real_write(fn, *args)
-
-        monkeypatch.setattr(accounting.db, "write", slow_hold)
+        database_away(monkeypatch, accounting, ledger.hold, delay=0.2, fails=False)
         account = await accounting.authenticate(f"Bearer {key}")
         admitting = asyncio.ensure_future(
             accounting.admit(account, "default", "chat", "req_gone", [Size(3, 5)])
@@ -458,20 +447,12 @@ async def test_an_admission_cancelled_while_holding_gives_the_hold_back(tmp_path
 async def test_a_503_at_admission_gives_the_rate_limit_tokens_back(tmp_path, monkeypatch):
     # 1000 tokens a minute refill ~17 a second: too slowly to hide 24 tokens not given back
     async with acme(tmp_path, {"tpm": 1000}, token_limit=1000) as (business, org, key):
-        accounting = business.accounting
-        real_write = accounting.db.write
-
-        async def database_away(fn, *args):
-            if fn is ledger.hold:
-                raise OperationalError("UPDATE", {}, ConnectionError("connection refused"))
-            return await real_write(fn, *args)
-
+        database_back = database_away(monkeypatch, business.accounting, ledger.hold)
         async with business.client(key) as client:
-            monkeypatch.setattr(accounting.db, "write", database_away)
             for _ in range(3):
                 refused = await client.post("/v1/chat/completions", json=chat(3, 5))
                 assert refused.status_code == 503
-            monkeypatch.setattr(accounting.db, "write", real_write)
+            database_back()
             await asyncio.sleep(0.05)  # the give-backs run in the background
             served = await client.post("/v1/chat/completions", json=chat(3, 5))
     limit = int(served.headers["x-ratelimit-limit-tokens"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy import func, select
@@ -151,13 +152,26 @@ async def test_two_replicas_share_one_concurrency_cap_through_redis(tmp_path):
             assert (await a.post("/v1/chat/completions", json=chat(3, 5))).status_code == 200
 
 
-@needs_redis
-async def test_a_dead_replicas_slots_come_back_when_its_leases_lapse():
+@asynccontextmanager
+async def two_replicas_slots(lease_seconds: float = 0.6):
+    """Two replicas' concurrency slots on a flushed Redis, closed afterwards."""
     from modelmint.billing.concurrency import RedisSlots
 
     flush_redis(REDIS_URL)
-    dead, alive = RedisSlots(REDIS_URL, lease_seconds=0.6), RedisSlots(REDIS_URL, lease_seconds=0.6)
+    replicas = (
+        RedisSlots(REDIS_URL, lease_seconds=lease_seconds),
+        RedisSlots(REDIS_URL, lease_seconds=lease_seconds),
+    )
     try:
+        yield replicas
+    finally:
+        for slots in replicas:
+            await slots.close()
+
+
+@needs_redis
+async def test_a_dead_replicas_slots_come_back_when_its_leases_lapse():
+    async with two_replicas_slots() as (dead, alive):
         assert await dead.enter("org_a", "req_1", 1)
         dead._renewer.cancel()  # the replica dies: nobody renews or gives back its lease
         assert not await alive.enter("org_a", "req_2", 1)
@@ -169,18 +183,11 @@ async def test_a_dead_replicas_slots_come_back_when_its_leases_lapse():
         alive.leave("org_a", "req_2")
         await asyncio.sleep(0.05)
         assert await dead.enter("org_a", "req_3", 1)
-    finally:
-        await dead.close()
-        await alive.close()
 
 
 @needs_redis
 async def test_a_lease_lost_in_redis_is_put_back_while_its_request_runs():
-    from modelmint.billing.concurrency import RedisSlots
-
-    flush_redis(REDIS_URL)
-    here, there = RedisSlots(REDIS_URL, lease_seconds=0.6), RedisSlots(REDIS_URL, lease_seconds=0.6)
-    try:
+    async with two_replicas_slots() as (here, there):
         assert await here.enter("org_a", "req_1", 1)
         flush_redis(REDIS_URL)  # Redis restarted without persistence: the lease is gone
         await asyncio.sleep(0.4)  # a renewal round has run since
@@ -188,6 +195,3 @@ async def test_a_lease_lost_in_redis_is_put_back_while_its_request_runs():
         here.leave("org_a", "req_1")
         await asyncio.sleep(0.05)
         assert await there.enter("org_a", "req_2", 1)
-    finally:
-        await here.close()
-        await there.close()

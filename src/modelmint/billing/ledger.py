@@ -13,7 +13,7 @@ mid-request, a settle that failed while the database was down).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Connection, bindparam, delete, or_, select, update
@@ -128,7 +128,7 @@ def _ensure_counter(connection: Connection, scope_id: str, month: str) -> None:
 def hold(connection: Connection, wanted: Hold, limits: list[Limit]) -> Hold | Limit:
     """Reserve `wanted` against every limit, or return the first limit without room
     (nothing held then). The hold returned names the scopes it holds against."""
-    held = Hold(wanted.request_id, wanted.month, wanted.nanos, wanted.tokens, wanted.expires_at)
+    held = replace(wanted, scopes=[])
     values = {"at_month": held.month, "nanos": held.nanos, "add_tokens": held.tokens}
     for limit in limits:
         _ensure_counter(connection, limit.scope_id, held.month)
@@ -204,8 +204,8 @@ def sweep_expired(connection: Connection, now: datetime) -> int:
     ).all()
     swept = 0
     for row in rows:
-        held = Hold(row.request_id, row.month, row.nanos, row.tokens, row.expires_at)
-        held.scopes = row.scopes.split(",")
+        scopes = row.scopes.split(",")
+        held = Hold(row.request_id, row.month, row.nanos, row.tokens, row.expires_at, scopes)
         swept += release(connection, held)  # another replica may have swept it just now
     return swept
 

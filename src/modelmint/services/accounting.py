@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from pydantic import SecretStr
@@ -45,6 +44,7 @@ from modelmint.core.types import Principal, Usage
 from modelmint.privacy.bodies import purge_expired, store_body
 from modelmint.privacy.crypto import Keyring
 from modelmint.services.privacy import PrivacyCheckError, RequestPrivacy
+from modelmint.services.settlements import Settlements
 from modelmint.store.database import Database
 from modelmint.tenancy.directory import Account, Directory
 from modelmint.tenancy.orgs import LOCAL_ORG, OrgRecord
@@ -133,7 +133,7 @@ class Ticket:
         entry = self._entry(used, status)
         self.accounting.finish(self, used.usage.total_tokens)
         if self.accounting.ledger_enabled:
-            await self.accounting.write_settle(entry, self.hold)
+            await self.accounting.settlements.write(entry, self.hold)
         elif self.hold is not None:
             self.accounting.db.write_later(ledger.release, self.hold)
 
@@ -170,7 +170,7 @@ class Ticket:
         entry = self._entry(used, status)
         self.accounting.finish(self, used.usage.total_tokens)
         if self.accounting.ledger_enabled and used.usage.total_tokens:
-            self.accounting.write_settle_later(entry, self.hold)
+            self.accounting.settlements.write_later(entry, self.hold)
         elif self.hold is not None:
             self.accounting.db.write_later(ledger.release, self.hold)
 
@@ -202,15 +202,14 @@ class Accounting:
         self.purge_every = purge_every
         self.hold_timeout = timedelta(seconds=hold_timeout)
         self.sweep_every = sweep_every
+        self._background = Background()
+        self.settlements = Settlements(db, spool, self._background, self.hold_timeout)
         self._chores: list[asyncio.Task] = []
         self._costs = {k: usd_to_nanos(v) for k, v in costs_per_hour.items()}
         self._default_cost = usd_to_nanos(default_cost_per_hour)
         self._prices = PriceBook([])
         self._prices_revision = -2
         self.slots = slots or InProcessSlots()
-        self.spool = spool  # where ledger rows wait while the database is away
-        self._background = Background()
-        self._settling: dict[str, tuple[ledger.LedgerEntry, ledger.Hold | None]] = {}
 
     @property
     def auth_enabled(self) -> bool:
@@ -248,11 +247,11 @@ class Accounting:
         await self._refresh_prices()
         if self.purge_every:
             self._every(self.purge_every, self._purge, "purge-bodies")
-        if self.spool is not None:
-            await self.replay_spool()
-            self._every(SPOOL_REPLAY_SECONDS, self.replay_spool, "replay-ledger-spool")
+        if self.settlements.spool is not None:
+            await self.settlements.replay()
+            self._every(SPOOL_REPLAY_SECONDS, self.settlements.replay, "replay-ledger-spool")
         if self.sweep_every:
-            self._every(self.sweep_every, self.sweep_holds, "sweep-holds")
+            self._every(self.sweep_every, self.settlements.sweep, "sweep-holds")
 
     def _every(self, seconds: float, chore, name: str) -> None:
         async def loop() -> None:
@@ -270,58 +269,14 @@ class Accounting:
         if removed:
             logger.info("purged %d stored bodies past their retention", removed)
 
-    async def write_settle(self, entry: ledger.LedgerEntry, hold: ledger.Hold | None) -> None:
-        """The ledger row, committed; kept in the spool (durably) if the database fails.
-        Shielded: a caller cancelled meanwhile (client gone, shutdown) does not lose it."""
-        work = self._settle_or_keep(entry, hold)
-        await asyncio.shield(self._background.spawn(work, "settling", awaited=True))
-
-    async def _settle_or_keep(self, entry: ledger.LedgerEntry, hold: ledger.Hold | None) -> None:
-        self._settling[entry.request_id] = (entry, hold)
-        try:
-            await self.db.write(ledger.settle, entry, hold)
-        except Exception:
-            if self.spool is None:
-                raise
-            logger.warning("settling %s failed", entry.request_id, exc_info=True)
-            await asyncio.to_thread(self.spool.keep, entry, hold)
-        finally:
-            self._settling.pop(entry.request_id, None)
-
-    def write_settle_later(self, entry: ledger.LedgerEntry, hold: ledger.Hold | None) -> None:
-        spool = self.spool
-        keep = None if spool is None else (lambda _error: spool.keep(entry, hold))
-        self.db.write_later(ledger.settle, entry, hold, on_error=keep)
-
-    async def replay_spool(self) -> int:
-        """Write the ledger rows kept while the database was away; how many."""
-        if self.spool is None:
-            return 0
-        return await self.spool.replay(partial(self.db.write, ledger.settle))
-
-    async def sweep_holds(self) -> int:
-        """Give back the budget holds of requests that never settled (their replica was
-        killed, or the database was down when they tried); returns how many."""
-        swept = await self.db.write(ledger.sweep_expired, utcnow())
-        if swept:
-            logger.warning(
-                "gave back %d budget holds older than %s whose requests never settled",
-                swept,
-                self.hold_timeout,
-            )
-        return swept
-
     async def close(self) -> None:
         for chore in self._chores:
             chore.cancel()
         if self.directory is not None:
             await self.directory.close()
-        # rows being written and tokens being given back, before the limiter goes; a write
-        # the database does not answer in time is spooled (replay is idempotent)
-        if not await self._background.drain() and self.spool is not None:
-            for entry, hold in list(self._settling.values()):
-                logger.error("settling %s did not finish; spooled", entry.request_id)
-                self.spool.keep(entry, hold)
+        # rows being written and tokens being given back, before the limiter goes
+        if not await self._background.drain():
+            self.settlements.spool_unfinished()
         await self.limiter.close()
         await self.slots.close()
         await asyncio.to_thread(self.db.close)
@@ -416,9 +371,7 @@ class Accounting:
             created_at=now,  # the hold's month and the ledger row's are one reading
         )  # fmt: skip
 
-    async def _hold(
-        self, account: Account, wanted: ledger.Hold
-    ) -> ledger.Hold | ledger.Limit | None:
+    async def _hold(self, account: Account, wanted: ledger.Hold) -> HoldResult:
         limits = _limits(account)
         if not limits:
             return None
