@@ -229,10 +229,10 @@ def test_invoices_show_csv_json_table_and_finalize(cli, tmp_path):
         (["plans", "create", "x", "--price", "*=1"], 2, "MODEL=INPUT,OUTPUT"),
         (["plans", "create", "x", "--price", "*=a,b"], 2, "Invalid input"),
         (["plans", "create", "x", "--price", "tiny=1,2"], 1, '"*" price'),
-        (["usage", "--month", "2026-13"], 1, "must look like 2026-11"),
-        (["usage", "--month", "november"], 1, "must look like 2026-11"),
+        (["usage", "--month", "2026-13"], 2, "must be a month as YYYY-MM"),
+        (["usage", "--month", "november"], 2, "must be a month as YYYY-MM"),
         (["usage", "--by", "planet"], 2, "planet"),
-        (["invoices", "show", "acme", "--month", "2026-1-1"], 1, "must look like"),
+        (["invoices", "show", "acme", "--month", "2026-1-1"], 2, "must be a month as YYYY-MM"),
         (["invoices", "show", "nope"], 1, "no organization 'nope'"),
     ],
 )

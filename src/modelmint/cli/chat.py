@@ -12,6 +12,8 @@ import httpx
 import typer
 from rich.console import Console
 
+from modelmint.core.bounds import printable
+
 DEFAULT_URL = "http://127.0.0.1:8000/v1"
 
 
@@ -24,17 +26,20 @@ def _stream_answer(client: httpx.Client, body: dict, out: Console) -> str:
                 message = response.json()["error"]["message"]
             except (ValueError, KeyError, TypeError):
                 message = response.text
+            message = printable(str(message), keep="\n")
             raise typer.BadParameter(f"the server answered {response.status_code}: {message}")
         for line in response.iter_lines():
             if not line.startswith("data:") or line.strip() == "data: [DONE]":
                 continue
             chunk = json.loads(line[5:])
             if "error" in chunk:
-                raise typer.BadParameter(chunk["error"]["message"])
+                raise typer.BadParameter(printable(str(chunk["error"]["message"]), keep="\n"))
             for choice in chunk.get("choices", []):
                 text = choice.get("delta", {}).get("content") or ""
                 parts.append(text)
-                out.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+                # a model may write escape sequences: show them, never let them act
+                safe = printable(text, keep="\n\t")
+                out.print(safe, end="", markup=False, highlight=False, soft_wrap=True)
     out.print()
     return "".join(parts)
 

@@ -1,6 +1,10 @@
 """Shared by the business commands: the database options, opening the database (settings,
 migrations, the server secret) for one transaction, turning the services' errors into red
-messages and exit codes, and printing tables, money and JSON."""
+messages and exit codes, and printing tables, money and JSON.
+
+Names come from the database, where older versions (or other tools) may have left control
+characters: everything printed goes through `show`, which writes them as \\xNN escapes, so
+no raw escape sequence ever reaches the terminal."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from modelmint.billing.money import format_usd
 from modelmint.cli.options import build_settings
+from modelmint.core.bounds import check_int, check_month, printable
 from modelmint.store.database import Database
 from modelmint.tenancy.secret import load_secret
 
@@ -45,7 +50,7 @@ class Where(NamedTuple):
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(message, fg="red", err=True)
+    typer.secho(printable(message, keep="\n"), fg="red", err=True)
     return typer.Exit(code)
 
 
@@ -66,6 +71,31 @@ def user_errors() -> Iterator[None]:
         raise fail(str(exc)) from exc
     except SQLAlchemyError as exc:
         raise fail(f"Database error: {exc.__class__.__name__}: {exc.args[0]}") from exc
+
+
+def within(low: int, high: int) -> Callable[[typer.CallbackParam, int | None], int | None]:
+    """A typer callback: the option's number in [low, high], or a usage error naming both
+    (the same bounds as the API's, from core/bounds.py)."""
+
+    def check(param: typer.CallbackParam, value: int | None) -> int | None:
+        if value is None:
+            return None
+        try:
+            return check_int(param.opts[0] if param.opts else str(param.name), value, low, high)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+
+    return check
+
+
+def checked_month(value: str | None) -> str | None:
+    """A typer callback: a YYYY-MM month within the store's bounds, or a usage error."""
+    if value is None:
+        return None
+    try:
+        return check_month("the month", value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
 
 
 def body(schema: type[B], /, **fields: Any) -> B:
@@ -97,11 +127,12 @@ def usd(nanos: int | None, places: int = 4) -> str:
 
 
 def show(value: Any) -> str:
+    """A value as text for the terminal: None as "-", lists joined, controls escaped."""
     if value is None:
         return "-"
     if isinstance(value, list | tuple):
-        return ", ".join(str(item) for item in value) or "-"
-    return str(value)
+        return ", ".join(printable(str(item)) for item in value) or "-"
+    return printable(str(value))
 
 
 def print_json(data: Any) -> None:
@@ -117,7 +148,7 @@ def print_table(
     whole: Sequence[str] = ("id",),
 ) -> None:
     """A rich table; cells are plain text (a name with [brackets] is not markup)."""
-    table = Table(title=title)
+    table = Table(title=Text(printable(title)))
     for index, column in enumerate(columns):
         keep = column in whole  # ids are copied from here: never wrapped or cut
         widest = max((len(show(row[index])) for row in rows), default=0) if keep else None

@@ -13,11 +13,13 @@ from modelmint.cli.database import (
     DatabaseUrlOption,
     JsonOption,
     Where,
+    checked_month,
     print_json,
     print_table,
     run,
 )
 from modelmint.cli.options import ConfigOption, DataDirOption
+from modelmint.core.bounds import printable
 from modelmint.services import admin as service
 
 app = typer.Typer(
@@ -48,6 +50,7 @@ def show(
         None,
         "--month",
         metavar="YYYY-MM",
+        callback=checked_month,
         help="Month as YYYY-MM, e.g. 2026-11 (default: this month, UTC).",
     ),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV (one row per line, a total)."),
@@ -64,7 +67,7 @@ def show(
         raise typer.BadParameter("choose one of --csv and --json", param_hint="--csv/--json")
     invoice = run(Where(data_dir, database_url, config_file), service.invoice, org, month)
     if as_csv:
-        typer.echo(invoice.to_csv(), nl=False)
+        typer.echo(printable(invoice.to_csv(), keep="\r\n"), nl=False)
     elif as_json:
         print_json(invoice.to_dict())
     else:
@@ -75,7 +78,10 @@ def show(
 def finalize(
     org: str = typer.Argument(..., metavar="ORG", help="Organization name or id."),
     month: str = typer.Argument(
-        ..., metavar="MONTH", help="A month that is over, as YYYY-MM, e.g. 2026-10."
+        ...,
+        metavar="MONTH",
+        callback=checked_month,
+        help="A month that is over, as YYYY-MM, e.g. 2026-10.",
     ),
     data_dir: Path = DataDirOption,
     database_url: str = DatabaseUrlOption,

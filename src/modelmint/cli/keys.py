@@ -16,9 +16,12 @@ from modelmint.cli.database import (
     print_json,
     print_table,
     run,
+    show,
     usd,
+    within,
 )
 from modelmint.cli.options import ConfigOption, DataDirOption
+from modelmint.core.bounds import MAX_PER_MINUTE, MAX_TOKENS_PER_MONTH
 from modelmint.services import admin as service
 
 app = typer.Typer(
@@ -66,8 +69,20 @@ def create(
         metavar="MODEL",
         help="Only allow this model (repeatable; default: the plan's models).",
     ),
-    rpm: int = typer.Option(None, "--rpm", metavar="N", help="Requests per minute for this key."),
-    tpm: int = typer.Option(None, "--tpm", metavar="N", help="Tokens per minute for this key."),
+    rpm: int = typer.Option(
+        None,
+        "--rpm",
+        metavar="N",
+        callback=within(1, MAX_PER_MINUTE),
+        help="Requests per minute for this key.",
+    ),
+    tpm: int = typer.Option(
+        None,
+        "--tpm",
+        metavar="N",
+        callback=within(1, MAX_PER_MINUTE),
+        help="Tokens per minute for this key.",
+    ),
     spend_limit: str = typer.Option(
         None,
         "--spend-limit",
@@ -75,7 +90,11 @@ def create(
         help="Monthly spend limit for this key in USD, e.g. 25.00.",
     ),
     token_limit: int = typer.Option(
-        None, "--token-limit", metavar="N", help="Monthly tokens for this key."
+        None,
+        "--token-limit",
+        metavar="N",
+        callback=within(0, MAX_TOKENS_PER_MONTH),
+        help="Monthly tokens for this key.",
     ),
     expires_at: str = typer.Option(
         None,
@@ -168,4 +187,4 @@ def revoke(
 ) -> None:
     """Revoke an API key; running servers refuse it within a second."""
     key = run(Where(data_dir, database_url, config_file), service.revoke_key, key_id, ACTOR)
-    typer.secho(f"Revoked {key['id']} ({key['name']}, {key['prefix']}…).", fg="green")
+    typer.secho(f"Revoked {key['id']} ({show(key['name'])}, {key['prefix']}…).", fg="green")

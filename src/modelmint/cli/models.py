@@ -7,8 +7,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from modelmint.cli.options import ModelsOption
+from modelmint.core.bounds import printable
 from modelmint.runtime.registry import Registry
 
 
@@ -24,13 +26,12 @@ def models(models_file: Path = ModelsOption) -> None:
         table.add_column(column)
     for spec in registry.specs.values():
         if spec.engine in ("upstream", "fake"):
-            where = spec.base_url or "-"
+            where = Text(printable(spec.base_url or "-"))
         else:
             try:
-                where = str(spec.weights_path())
+                where = Text(printable(str(spec.weights_path())))
             except FileNotFoundError as exc:
-                where = f"[red]{exc}[/red]"
-        table.add_row(
-            spec.name, ", ".join(spec.aliases), spec.engine, str(spec.context_length), where
-        )
+                where = Text(printable(str(exc)), style="red")
+        cells = (spec.name, ", ".join(spec.aliases), spec.engine, str(spec.context_length))
+        table.add_row(*(Text(printable(cell)) for cell in cells), where)
     Console().print(table)

@@ -18,8 +18,10 @@ from modelmint.cli.database import (
     run,
     show,
     usd,
+    within,
 )
 from modelmint.cli.options import ConfigOption, DataDirOption
+from modelmint.core.bounds import MAX_TOKENS_PER_MONTH
 from modelmint.services import admin as service
 
 app = typer.Typer(
@@ -33,7 +35,11 @@ SpendLimitOption = typer.Option(
     help="Monthly spend limit in USD, e.g. 100.00 (default: none).",
 )
 TokenLimitOption = typer.Option(
-    None, "--token-limit", metavar="N", help="Monthly token limit (default: none)."
+    None,
+    "--token-limit",
+    metavar="N",
+    callback=within(0, MAX_TOKENS_PER_MONTH),
+    help="Monthly token limit (default: none).",
 )
 
 
@@ -62,7 +68,7 @@ def create(
     )
     org = run(Where(data_dir, database_url, config_file), service.create_org, request, ACTOR)
     typer.secho(
-        f"Created {org['id']} ({org['name']}) on plan {org['plan']}; {_limits(org)}.",
+        f"Created {org['id']} ({show(org['name'])}) on plan {show(org['plan'])}; {_limits(org)}.",
         fg="green",
     )
 
@@ -110,7 +116,7 @@ def limits(
     request = body(service.OrgLimits, spend_limit=spend_limit, token_limit=token_limit)
     where = Where(data_dir, database_url, config_file)
     updated = run(where, service.set_org_limits, org, request, ACTOR)
-    typer.secho(f"{updated['id']} ({updated['name']}): {_limits(updated)}.", fg="green")
+    typer.secho(f"{updated['id']} ({show(updated['name'])}): {_limits(updated)}.", fg="green")
 
 
 @app.command("subscribe")
@@ -133,4 +139,5 @@ def subscribe(
     """
     request = body(service.Subscribe, plan=plan, starts_at=starts_at)
     sub = run(Where(data_dir, database_url, config_file), service.subscribe, org, request, ACTOR)
-    typer.secho(f"{sub['org_id']} is on plan {sub['plan']} from {sub['starts_at']}.", fg="green")
+    plan_name = show(sub["plan"])
+    typer.secho(f"{sub['org_id']} is on plan {plan_name} from {sub['starts_at']}.", fg="green")

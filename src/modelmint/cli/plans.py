@@ -16,8 +16,11 @@ from modelmint.cli.database import (
     print_json,
     print_table,
     run,
+    show,
+    within,
 )
 from modelmint.cli.options import ConfigOption, DataDirOption
+from modelmint.core.bounds import MAX_CONCURRENT, MAX_PER_MINUTE, MAX_TOKENS_PER_MONTH
 from modelmint.services import admin as service
 
 app = typer.Typer(help="Plans: prices per model, included tokens and limits.", no_args_is_help=True)
@@ -58,16 +61,29 @@ def create(
         None,
         "--included-tokens",
         metavar="N",
+        callback=within(0, MAX_TOKENS_PER_MONTH),
         help="Tokens a month included before usage is charged.",
     ),
     rpm: int = typer.Option(
-        None, "--rpm", metavar="N", help="Requests per minute per org (default: 600)."
+        None,
+        "--rpm",
+        metavar="N",
+        callback=within(1, MAX_PER_MINUTE),
+        help="Requests per minute per org (default: 600).",
     ),
     tpm: int = typer.Option(
-        None, "--tpm", metavar="N", help="Tokens per minute per org (default: 200000)."
+        None,
+        "--tpm",
+        metavar="N",
+        callback=within(1, MAX_PER_MINUTE),
+        help="Tokens per minute per org (default: 200000).",
     ),
     max_concurrent: int = typer.Option(
-        None, "--max-concurrent", metavar="N", help="Requests an org may run at once (default: 16)."
+        None,
+        "--max-concurrent",
+        metavar="N",
+        callback=within(1, MAX_CONCURRENT),
+        help="Requests an org may run at once (default: 16).",
     ),
     models: list[str] = typer.Option(
         None,
@@ -97,7 +113,7 @@ def create(
     )
     plan = run(Where(data_dir, database_url, config_file), service.create_plan, request, ACTOR)
     typer.secho(
-        f"Created plan {plan['id']} ({plan['name']}), {plan['monthly_price']} a month, "
+        f"Created plan {plan['id']} ({show(plan['name'])}), {plan['monthly_price']} a month, "
         f"{len(request.prices)} price(s).",
         fg="green",
     )
@@ -168,7 +184,7 @@ def price(
     where = Where(data_dir, database_url, config_file)
     changed = run(where, service.change_price, plan, request, ACTOR)
     typer.secho(
-        f"{changed['plan']}: {changed['model']} costs ${request.input} in, "
+        f"{changed['plan']}: {show(changed['model'])} costs ${request.input} in, "
         f"${request.output} out per million tokens from {changed['effective_from']}.",
         fg="green",
     )

@@ -15,8 +15,11 @@ from modelmint.cli.database import (
     body,
     print_json,
     run,
+    show,
+    within,
 )
 from modelmint.cli.options import ConfigOption, DataDirOption, build_settings
+from modelmint.core.bounds import MAX_RETENTION_DAYS
 from modelmint.privacy.crypto import Keyring
 from modelmint.services import admin as service
 
@@ -44,7 +47,12 @@ def policy(
     store_bodies: bool = typer.Option(
         None, "--store-bodies/--no-store-bodies", help="Keep request and response bodies."
     ),
-    retention_days: int = typer.Option(None, "--retention-days", help="Keep bodies N days."),
+    retention_days: int = typer.Option(
+        None,
+        "--retention-days",
+        callback=within(1, MAX_RETENTION_DAYS),
+        help="Keep bodies N days.",
+    ),
     as_json: bool = JsonOption,
     data_dir: Path = DataDirOption,
     database_url: str = DatabaseUrlOption,
@@ -61,7 +69,7 @@ def policy(
             service.PrivacyBody,
             pii_mode=mode if mode is not None else current["pii_mode"],
             store_bodies=store_bodies if store_bodies is not None else current["store_bodies"],
-            retention_days=retention_days or current["retention_days"],
+            retention_days=current["retention_days"] if retention_days is None else retention_days,
         )
         current = run(where, service.set_privacy, org, request, ACTOR)
     print_json(current) if as_json else _show(current)
@@ -88,7 +96,7 @@ def erase(
 ) -> None:
     """Erase every stored body of an organization (recorded in the audit log)."""
     if not yes:
-        typer.confirm(f"Erase every stored body of {org}? This cannot be undone", abort=True)
+        typer.confirm(f"Erase every stored body of {show(org)}? This cannot be undone", abort=True)
     result = run(Where(data_dir, database_url, config_file), service.erase_bodies, org, ACTOR)
     typer.echo(f"Erased {result['erased']} stored bodies of {result['org_id']}.")
 

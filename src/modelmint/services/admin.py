@@ -11,14 +11,25 @@ import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from modelmint.billing import invoices, reports
 from modelmint.billing.money import format_usd, usd_to_nanos
+from modelmint.core.bounds import (
+    MAX_NAMES,
+    Concurrency,
+    Moment,
+    PerMinute,
+    RetentionDays,
+    SafeName,
+    TokensPerMonth,
+    UsdPerMonth,
+    UsdPerMtok,
+)
 from modelmint.core.ids import iso_utc, month_of, utcnow
 from modelmint.privacy import bodies
 from modelmint.privacy.crypto import Keyring
@@ -35,69 +46,79 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# names people choose and names that look something up (an id or a name); the bounds of
+# every number and time are in core/bounds.py, with why they are what they are
+ModelName = Annotated[SafeName, Field(min_length=1, max_length=256)]
+Lookup = Annotated[SafeName, Field(min_length=1, max_length=200, description="Name or id")]
+ModelList = Annotated[list[ModelName], Field(max_length=MAX_NAMES)]
+
+
 class ModelPrice(Body):
-    input: Decimal = Field(ge=0, description="USD per million input tokens")
-    output: Decimal = Field(ge=0, description="USD per million output tokens")
+    input: UsdPerMtok = Field(description="USD per million input tokens")
+    output: UsdPerMtok = Field(description="USD per million output tokens")
 
 
 class PlanCreate(Body):
-    name: str = Field(min_length=1, max_length=100)
-    monthly_price: Decimal = Field(default=Decimal(0), ge=0, description="USD per month")
-    included_tokens: int = Field(default=0, ge=0)
-    rpm: int = Field(default=600, ge=1)
-    tpm: int = Field(default=200_000, ge=1)
-    max_concurrent: int = Field(default=16, ge=1)
-    allowed_models: list[str] | None = None
-    prices: dict[str, ModelPrice] = Field(
-        description='Per model; "*" is required and prices every other model.'
+    name: SafeName = Field(min_length=1, max_length=100)
+    monthly_price: UsdPerMonth = Field(default=Decimal(0), description="USD per month")
+    included_tokens: TokensPerMonth = 0
+    rpm: PerMinute = 600
+    tpm: PerMinute = 200_000
+    max_concurrent: Concurrency = 16
+    allowed_models: ModelList | None = None
+    prices: dict[ModelName, ModelPrice] = Field(
+        max_length=MAX_NAMES,
+        description='Per model; "*" is required and prices every other model.',
     )
 
 
 class PriceChange(Body):
-    model: str = Field(min_length=1, max_length=256)
-    input: Decimal = Field(ge=0)
-    output: Decimal = Field(ge=0)
-    effective_from: datetime | None = None
+    model: ModelName
+    input: UsdPerMtok
+    output: UsdPerMtok
+    effective_from: Moment | None = None
 
 
 class OrgCreate(Body):
-    name: str = Field(min_length=1, max_length=200)
-    plan: str | None = Field(default=None, description="Plan name or id; starter when unset")
-    spend_limit: Decimal | None = Field(default=None, ge=0, description="USD per month")
-    token_limit: int | None = Field(default=None, ge=0)
+    name: SafeName = Field(min_length=1, max_length=200)
+    plan: Lookup | None = Field(default=None, description="Plan name or id; starter when unset")
+    spend_limit: UsdPerMonth | None = Field(default=None, description="USD per month")
+    token_limit: TokensPerMonth | None = None
 
 
 class OrgLimits(Body):
-    spend_limit: Decimal | None = Field(default=None, ge=0)
-    token_limit: int | None = Field(default=None, ge=0)
+    spend_limit: UsdPerMonth | None = None
+    token_limit: TokensPerMonth | None = None
 
 
 class Subscribe(Body):
-    plan: str
-    starts_at: datetime | None = Field(default=None, description="UTC; now when unset")
+    plan: Lookup
+    starts_at: Moment | None = Field(default=None, description="UTC; now when unset")
 
 
 class PrivacyBody(Body):
     store_bodies: bool = Field(default=False, description="Keep request and response bodies")
     pii_mode: Literal["off", "redact_storage", "redact_model", "block"] = "off"
-    retention_days: int = Field(default=30, ge=1, le=3650)
+    retention_days: RetentionDays = 30
 
 
 class KeyCreate(Body):
-    org: str = Field(description="Org name or id")
-    name: str = Field(default="key", min_length=1, max_length=200)
-    scopes: list[str] = Field(default_factory=lambda: ["inference"])
-    allowed_models: list[str] | None = None
-    rpm: int | None = Field(default=None, ge=1)
-    tpm: int | None = Field(default=None, ge=1)
-    spend_limit: Decimal | None = Field(default=None, ge=0)
-    token_limit: int | None = Field(default=None, ge=0)
-    expires_at: datetime | None = None
+    org: Lookup = Field(description="Org name or id")
+    name: SafeName = Field(default="key", min_length=1, max_length=200)
+    scopes: list[str] = Field(default_factory=lambda: ["inference"], max_length=10)
+    allowed_models: ModelList | None = None
+    rpm: PerMinute | None = None
+    tpm: PerMinute | None = None
+    spend_limit: UsdPerMonth | None = None
+    token_limit: TokensPerMonth | None = None
+    expires_at: Moment | None = None
 
 
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """`fn` with a database conflict (a name or id in use) turned into a ValueError, so
-    callers need not know SQL."""
+    """`fn` with a database conflict (a name or id in use) or a value the database cannot
+    store turned into a ValueError, so callers need not know SQL. The schemas' bounds
+    should stop the second kind first; this is the net under them (the transaction rolls
+    back either way)."""
 
     @functools.wraps(fn)
     def run(connection: Connection, *args: Any) -> Any:
@@ -106,6 +127,11 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         except IntegrityError as exc:
             raise ValueError(
                 "that conflicts with what exists already (a name or id in use)"
+            ) from exc
+        except (DataError, OverflowError) as exc:
+            raise ValueError(
+                "a value does not fit its database column (a number too large, or a "
+                "character the database refuses)"
             ) from exc
 
     return run

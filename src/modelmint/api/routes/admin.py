@@ -8,19 +8,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from modelmint.api.deps import AppState, get_state, require_scope
+from modelmint.core.bounds import Month, SafeName
 from modelmint.core.errors import InvalidRequestError, NotFoundError
 from modelmint.services import admin
 from modelmint.tenancy.directory import Account
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 ADMIN = Depends(require_scope("admin"))
-MONTH = Query(default=None, pattern=r"^\d{4}-\d{2}$", description="e.g. 2026-11; now if unset")
+MONTH = Query(default=None, description="YYYY-MM, e.g. 2026-11; this month (UTC) if unset")
+# names and ids in paths and queries: bounded and without control characters (a NUL
+# breaks PostgreSQL), like the names in bodies
+OrgRef = Annotated[SafeName, Path(min_length=1, max_length=200, description="Org name or id")]
+PlanRef = Annotated[SafeName, Path(min_length=1, max_length=200, description="Plan name or id")]
+KeyRef = Annotated[SafeName, Path(min_length=1, max_length=60, description="Key id")]
+OrgFilter = Annotated[
+    SafeName | None, Query(min_length=1, max_length=200, description="Org name or id")
+]
 
 
 def _actor(account: Account) -> str:
@@ -62,14 +71,20 @@ async def list_orgs(state: AppState = Depends(get_state), account: Account = ADM
 
 @router.patch("/orgs/{org}/limits", summary="Set an organization's monthly budgets")
 async def set_limits(
-    org: str, body: admin.OrgLimits, state: AppState = Depends(get_state), account: Account = ADMIN
+    org: OrgRef,
+    body: admin.OrgLimits,
+    state: AppState = Depends(get_state),
+    account: Account = ADMIN,
 ) -> Any:
     return await _write(state, admin.set_org_limits, org, body, _actor(account))
 
 
 @router.post("/orgs/{org}/subscriptions", status_code=201, summary="Move an org to a plan")
 async def subscribe(
-    org: str, body: admin.Subscribe, state: AppState = Depends(get_state), account: Account = ADMIN
+    org: OrgRef,
+    body: admin.Subscribe,
+    state: AppState = Depends(get_state),
+    account: Account = ADMIN,
 ) -> Any:
     return await _write(state, admin.subscribe, org, body, _actor(account))
 
@@ -84,14 +99,14 @@ async def create_key(
 
 @router.get("/keys", summary="List API keys (never the keys themselves)")
 async def list_keys(
-    org: str | None = None, state: AppState = Depends(get_state), account: Account = ADMIN
+    org: OrgFilter = None, state: AppState = Depends(get_state), account: Account = ADMIN
 ) -> Any:
     return {"data": await _read(state, admin.list_keys, org)}
 
 
 @router.post("/keys/{key_id}/revoke", summary="Revoke a key on every replica within a second")
 async def revoke_key(
-    key_id: str, state: AppState = Depends(get_state), account: Account = ADMIN
+    key_id: KeyRef, state: AppState = Depends(get_state), account: Account = ADMIN
 ) -> Any:
     return await _write(state, admin.revoke_key, key_id, _actor(account))
 
@@ -110,7 +125,7 @@ async def list_plans(state: AppState = Depends(get_state), account: Account = AD
 
 @router.post("/plans/{plan}/prices", status_code=201, summary="Change a price from a date")
 async def change_price(
-    plan: str,
+    plan: PlanRef,
     body: admin.PriceChange,
     state: AppState = Depends(get_state),
     account: Account = ADMIN,
@@ -120,9 +135,9 @@ async def change_price(
 
 @router.get("/usage", summary="Usage, revenue, serving cost and margin for a month")
 async def usage(
-    month: str | None = MONTH,
+    month: Month | None = MONTH,
     by: Literal["model", "org", "key"] = "model",
-    org: str | None = None,
+    org: OrgFilter = None,
     state: AppState = Depends(get_state),
     account: Account = ADMIN,
 ) -> Any:
@@ -131,8 +146,8 @@ async def usage(
 
 @router.get("/invoices/{org}", summary="An org's invoice for a month (JSON or CSV)")
 async def invoice(
-    org: str,
-    month: str | None = MONTH,
+    org: OrgRef,
+    month: Month | None = MONTH,
     format: Literal["json", "csv"] = "json",
     state: AppState = Depends(get_state),
     account: Account = ADMIN,
@@ -146,7 +161,10 @@ async def invoice(
 
 @router.post("/invoices/{org}/{month}/finalize", summary="Freeze a past month's invoice")
 async def finalize(
-    org: str, month: str, state: AppState = Depends(get_state), account: Account = ADMIN
+    org: OrgRef,
+    month: Annotated[Month, Path(description="A month that is over, e.g. 2026-10")],
+    state: AppState = Depends(get_state),
+    account: Account = ADMIN,
 ) -> Any:
     final = await _write(state, admin.finalize, org, month, _actor(account))
     return final.to_dict()
@@ -154,14 +172,14 @@ async def finalize(
 
 @router.get("/orgs/{org}/privacy", summary="An org's privacy policy and stored bodies")
 async def get_privacy(
-    org: str, state: AppState = Depends(get_state), account: Account = ADMIN
+    org: OrgRef, state: AppState = Depends(get_state), account: Account = ADMIN
 ) -> Any:
     return await _read(state, admin.get_privacy, org)
 
 
 @router.put("/orgs/{org}/privacy", summary="Set bodies storage, PII mode and retention")
 async def set_privacy(
-    org: str,
+    org: OrgRef,
     body: admin.PrivacyBody,
     state: AppState = Depends(get_state),
     account: Account = ADMIN,
@@ -171,7 +189,7 @@ async def set_privacy(
 
 @router.delete("/orgs/{org}/bodies", summary="Erase every stored body of an org (audited)")
 async def erase_bodies(
-    org: str, state: AppState = Depends(get_state), account: Account = ADMIN
+    org: OrgRef, state: AppState = Depends(get_state), account: Account = ADMIN
 ) -> Any:
     return await _write(state, admin.erase_bodies, org, _actor(account))
 
