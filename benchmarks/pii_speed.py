@@ -1,4 +1,6 @@
-"""PII detection speed: a ~1 KB mixed Chinese/English prompt with several entities.
+"""PII detection speed: a ~1 KB mixed Chinese/English prompt with several entities (and,
+with --prompt, the same size of plain ASCII English, or the mixed prompt with some values
+disguised: full-width digits, a zero-width space, letters glued on).
 
 Times, per call, after a warm-up:
 
@@ -19,11 +21,14 @@ Each of --runs runs times --iterations calls of every candidate in turn; the tab
 the medians over the runs of each run's p50 and p99, in microseconds.
 
     python benchmarks/pii_speed.py --runs 5 --iterations 2000
+    python benchmarks/pii_speed.py --prompt all --no-presidio
+    python benchmarks/pii_speed.py --prompt all --previous /tmp/before/src
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import statistics
@@ -53,6 +58,31 @@ PROMPT = (
     "matters. You can reach me at my desk, extension free, or on WeChat any time after "
     "six. Thanks, David Kim\n"
 )
+# the same kinds of values in English only: the text the detectors need not fold
+ASCII_PROMPT = (
+    "Please summarise the customer complaint below and draft a reply in plain English.\n"
+    "Customer: Mr. Daniel Brooks; phone +1 415 555 0142; mobile 138-1234-5678; e-mail "
+    "daniel.brooks+orders@example.com.\n"
+    "Complaint: on March 15 I placed order 2024031512345678 and paid $1,299.00 with the "
+    "card 5183 9402 8783 0306 ending in 0306, but nothing has shipped. The support line "
+    "021-8765-4321 never answers and I have written to support@mail.example.com three "
+    "times already.\n"
+    "Also, my colleague Emily Carter (emily.carter@example.co.uk, +44 20 7946 0958) was "
+    "charged twice on the same day. Her passport number is E12345678 and she is travelling "
+    "to Tokyo next week, so please sort this out before then. Our office network is "
+    "203.0.113.42 and the VPN gateway is 2001:db8:85a3::8a2e:370:7334 in case you need "
+    "to check the logs. We are running build 10.0.19045.3086 with Python 3.11.7, if that "
+    "matters. You can reach me at my desk, extension free, or on WeChat any time after "
+    "six, or leave a note with the front desk of the building. Thanks, David Kim\n"
+)
+# the mixed prompt with some values disguised, as a pasted or IME-typed text has them
+DISGUISED_PROMPT = (
+    PROMPT.replace("138-1234-5678", "ｔｅｌ１３８－１２３４－５６７８")
+    .replace("5183 9402 8783 0306", "5183\u200b9402\u200b8783\u200b0306")
+    .replace("110105199003072813", "ID１１０１０５１９９００３０７２８１３")
+    .replace("support@mail", "support＠mail")
+)
+PROMPTS = {"mixed": PROMPT, "ascii": ASCII_PROMPT, "disguised": DISGUISED_PROMPT}
 EMAIL_ONLY = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 BASELINE = "re e-mail scan (baseline)"
 PRESIDIO = "Presidio AnalyzerEngine, patterns only"
@@ -138,10 +168,10 @@ def presidio_analyzer() -> tuple[Callable[[str], list], str]:
     return analyze, f"presidio-analyzer {version}, {nlp_name}"
 
 
-def presidio_worker(iterations: int, warmup: int) -> int:
+def presidio_worker(iterations: int, warmup: int, prompt: str) -> int:
     analyze, note = presidio_analyzer()
-    samples = measure(analyze, PROMPT, iterations, warmup)
-    found = len(analyze(PROMPT))
+    samples = measure(analyze, prompt, iterations, warmup)
+    found = len(analyze(prompt))
     print(json.dumps({"percentiles": percentiles(samples), "found": found, "note": note}))
     return 0
 
@@ -171,13 +201,16 @@ class PresidioPeer:
     def available(self) -> bool:
         return self.analyze is not None or self.python is not None
 
-    def run(self, iterations: int, warmup: int) -> tuple[tuple[float, float], int]:
+    def run(
+        self, iterations: int, warmup: int, name: str = "mixed"
+    ) -> tuple[tuple[float, float], int]:
+        prompt = PROMPTS[name]
         if self.analyze is not None:
-            return percentiles(measure(self.analyze, PROMPT, iterations, warmup)), len(
-                self.analyze(PROMPT)
+            return percentiles(measure(self.analyze, prompt, iterations, warmup)), len(
+                self.analyze(prompt)
             )
         out = subprocess.run(
-            [str(self.python), __file__, "--worker", "presidio"]
+            [str(self.python), __file__, "--worker", "presidio", "--prompt", name]
             + ["--iterations", str(iterations), "--warmup", str(warmup)],
             capture_output=True,
             text=True,
@@ -210,6 +243,18 @@ def modelmint_candidates() -> tuple[dict[str, Callable[[str], object]], list[str
     return candidates, notes
 
 
+def previous_detect(src: Path) -> Callable[[str], object]:
+    """`detect` of an earlier modelmint source tree (its privacy/detect.py, loaded under
+    another name; it imports the rest of modelmint from this one)."""
+    path = src / "modelmint" / "privacy" / "detect.py"
+    spec = importlib.util.spec_from_file_location("previous_detect", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"no detect.py under {src}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.detect
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -218,6 +263,9 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, default=2000, help="timed calls a run (2000)")
     parser.add_argument("--warmup", type=int, default=200, help="untimed calls first (200)")
     parser.add_argument(
+        "--prompt", choices=[*PROMPTS, "all"], default="mixed", help="which text (mixed)"
+    )
+    parser.add_argument(
         "--presidio-python",
         type=Path,
         default=DEFAULT_PRESIDIO,
@@ -225,41 +273,60 @@ def main() -> int:
         f"(default {DEFAULT_PRESIDIO.relative_to(HERE.parent)})",
     )
     parser.add_argument("--no-presidio", action="store_true", help="leave Presidio out")
+    parser.add_argument(
+        "--previous",
+        type=Path,
+        help="also time detect() of an earlier source tree, e.g. the src/ folder of "
+        "`git archive COMMIT src | tar -x -C /tmp/before`",
+    )
     parser.add_argument("--worker", choices=["presidio"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker == "presidio":
-        return presidio_worker(args.iterations, args.warmup)
+        return presidio_worker(args.iterations, args.warmup, PROMPTS[args.prompt])
 
     candidates: dict[str, Callable[[str], object]] = {BASELINE: EMAIL_ONLY.findall}
-    found = {BASELINE: len(EMAIL_ONLY.findall(PROMPT))}
     mine, notes = modelmint_candidates()
+    if args.previous:
+        mine[f"previous detect() ({args.previous})"] = previous_detect(args.previous)
     candidates.update(mine)
-    for name, fn in mine.items():
-        result = fn(PROMPT)
-        found[name] = len(result) if isinstance(result, list) else None
     presidio = None if args.no_presidio else PresidioPeer(args.presidio_python)
     if presidio is not None and not presidio.available:
         notes.append(f"Presidio {presidio.note}")
         presidio = None
+    for name in PROMPTS if args.prompt == "all" else [args.prompt]:
+        bench_prompt(name, candidates, presidio, args)
+    if presidio is not None:
+        notes.append(f"Presidio: {presidio.note}")
+    for note in notes:
+        print(f"\nnote: {note}")
+    return 0
 
+
+def bench_prompt(
+    prompt_name: str,
+    candidates: dict[str, Callable[[str], object]],
+    presidio: PresidioPeer | None,
+    args: argparse.Namespace,
+) -> None:
+    prompt = PROMPTS[prompt_name]
+    found: dict[str, int | None] = {}
+    for name, fn in candidates.items():
+        result = fn(prompt)
+        found[name] = len(result) if isinstance(result, list) else None
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in candidates}
     if presidio is not None:
         results[PRESIDIO] = []
     for run in range(args.runs):
         for name, fn in candidates.items():
-            results[name].append(percentiles(measure(fn, PROMPT, args.iterations, args.warmup)))
+            results[name].append(percentiles(measure(fn, prompt, args.iterations, args.warmup)))
         if presidio is not None:
-            timing, found[PRESIDIO] = presidio.run(args.iterations, args.warmup)
+            timing, found[PRESIDIO] = presidio.run(args.iterations, args.warmup, prompt_name)
             results[PRESIDIO].append(timing)
-        print(f"run {run + 1}/{args.runs} done", file=sys.stderr)
-    if presidio is not None:
-        notes.append(f"Presidio: {presidio.note}")
-
-    size = len(PROMPT.encode())
+        print(f"{prompt_name}: run {run + 1}/{args.runs} done", file=sys.stderr)
     print(
-        f"prompt: {len(PROMPT)} characters, {size} bytes UTF-8; {args.runs} runs of "
-        f"{args.iterations} calls after {args.warmup} warm-up calls; Python "
-        f"{sys.version.split()[0]}\n"
+        f"\n{prompt_name} prompt: {len(prompt)} characters, {len(prompt.encode())} bytes "
+        f"UTF-8; {args.runs} runs of {args.iterations} calls after {args.warmup} warm-up "
+        f"calls; Python {sys.version.split()[0]}\n"
     )
     print("| candidate | p50 µs | p99 µs | p50 × baseline | entities found |")
     print("| --- | ---: | ---: | ---: | ---: |")
@@ -272,9 +339,6 @@ def main() -> int:
             f"| {name} | {p50:.1f} | {p99:.1f} | {p50 / base_p50:.1f} |"
             f" {'' if count is None else count} |"
         )
-    for note in notes:
-        print(f"\nnote: {note}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 bodies (encrypted, redacted as the policy says, erased and purged on request), the admin
 endpoints' guards, failing closed when detection breaks, and the key check: a phone
 number, a resident ID and a card number planted in requests appear nowhere on disk, in any
-table, or in the logs."""
+table, or in the logs. Disguised values and values split between a prompt and its
+completion: test_privacy_disguises.py."""
 
 from __future__ import annotations
 

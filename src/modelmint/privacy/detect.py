@@ -8,7 +8,14 @@ E/G numbers, and any number after a "passport"/"护照" cue). Person names are f
 after cues ("my name is", "Mr.", "姓名：", "张先生"), which keeps them precise but partial.
 
 Digits touching Chinese characters have no regex word boundary, so candidates are fenced
-with explicit look-arounds instead of \\b.
+with explicit look-arounds instead of \\b. Numbers (resident IDs, cards, phones) may have
+letters glued in front (`tel13812345678`, `cardno4111...`, `ID110105...`): only a digit
+before them, a letter after an ID or card, or letters on both sides of a phone number make
+a longer token of them (`a3f13812345678be` in a hash is none). Passports and
+IP addresses keep letters out on both sides (`TYPE12345678`, `v1.2.3.4` are no values).
+
+The detectors read the text folded (`normalize.fold`: full-width forms, zero-width and
+other format characters, odd spaces and dashes) and report spans of the text as written.
 """
 
 from __future__ import annotations
@@ -28,34 +35,41 @@ from modelmint.privacy.entities import (
     PHONE,
     Entity,
 )
+from modelmint.privacy.normalize import Folded, fold
 
 # When two candidates overlap, the longer wins; on a tie, the earlier type in this list.
 PRIORITY = (EMAIL, CN_ID, CARD, PHONE, IP, PASSPORT, PERSON)
+# how far around a format character the text is read again with it as a space
+FORMAT_REACH = 64
 
 EMAIL_RE = re.compile(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*@"
     r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*"
     r"\.[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
 )
-CN_ID_RE = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{16}[0-9Xx](?![0-9A-Za-z])")
-CARD_RE = re.compile(r"(?<![0-9A-Za-z\-])[2-6]\d{3}(?:[ \-]?\d){9,15}(?![0-9A-Za-z])")
+# A pattern starts with what its first character may be, which lets `re` skip ahead fast:
+# a class, then `(?<![0-9].)` (no digit before it), or a look-ahead `(?=[...])`.
+CN_ID_RE = re.compile(r"[1-9](?<![0-9].)\d{16}[0-9Xx](?![0-9A-Za-z])")
+CARD_RE = re.compile(r"[2-6](?<![0-9].)(?<![0-9]-.)\d{3}(?:[ \-]?\d){9,15}(?![0-9A-Za-z])")
 MOBILE_RE = re.compile(
-    r"(?<![0-9A-Za-z+])(?:(?:\+|00)?86[ \-]?)?1[3-9]\d(?:[ \-]?\d{4}){2}(?![0-9])"
+    r"(?=[+081])(?<![0-9+])(?:(?:\+|00)?86[ \-]?)?1[3-9]\d(?:[ \-]?\d{4}){2}(?![0-9])"
 )
 LANDLINE_RE = re.compile(
-    r"(?<![0-9A-Za-z])(?:(?:\+|00)86[ \-]?)?"
+    r"(?=[+0(])(?<![0-9])(?:(?:\+|00)86[ \-]?)?"
     r"(?:\(0?(?:10|2\d|[3-9]\d{2})\)[ \-]?|0(?:10|2\d|[3-9]\d{2})[ \-])"
     r"\d{3,4}[ \-]?\d{4}(?![0-9])"
 )
 INTERNATIONAL_RE = re.compile(
-    r"(?<![0-9A-Za-z+])\+[1-9]\d{0,2}(?:(?:[ \-]\d{1,8}){1,6}|\d{5,13})(?![0-9])"
+    r"\+(?<![0-9+].)[1-9]\d{0,2}(?:(?:[ \-]\d{1,8}){1,6}|\d{5,13})(?![0-9])"
 )
-IPV4_RE = re.compile(r"(?<![0-9A-Za-z.])(?:\d{1,3}\.){3}\d{1,3}(?![0-9A-Za-z]|\.\d)")
+IPV4_RE = re.compile(r"(?=\d)(?<![0-9A-Za-z.])(?:\d{1,3}\.){3}\d{1,3}(?![0-9A-Za-z]|\.\d)")
 IPV6_RE = re.compile(
-    r"(?<![0-9A-Fa-f:.])(?:[0-9A-Fa-f]{0,4}:){2,7}"
+    r"(?=[0-9A-Fa-f:])(?<![0-9A-Fa-f:.])(?:[0-9A-Fa-f]{0,4}:){2,7}"
     r"(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![0-9A-Za-z:.])"
 )
-PASSPORT_CN_RE = re.compile(r"(?<![0-9A-Za-z])(?:[EG]\d{8}|E[A-HJ-NP-Z]\d{7})(?![0-9A-Za-z])")
+PASSPORT_CN_RE = re.compile(
+    r"(?=[EG])(?<![0-9A-Za-z])(?:[EG]\d{8}|E[A-HJ-NP-Z]\d{7})(?![0-9A-Za-z])"
+)
 PASSPORT_CUE_RE = re.compile(
     r"(?:passport(?:\s*(?:number|no\.?|num\.?|#))?|护照(?:号码|号)?)[\s:：#.]*"
     r"([A-Z0-9]{6,10})(?![0-9A-Za-z])",
@@ -122,9 +136,18 @@ def _card(match: re.Match) -> bool:
     return len(groups) == 1 or all(3 <= len(g) <= 6 for g in groups)
 
 
+def _phone(match: re.Match) -> bool:
+    """Not inside a word: letters glued on both sides make it part of a token (a hash, a
+    serial number), while `tel13812345678` or `13812345678号` is a number."""
+    text, start, end = match.string, match.start(), match.end()
+    before = start > 0 and text[start - 1].isascii() and text[start - 1].isalpha()
+    after = end < len(text) and text[end].isascii() and text[end].isalpha()
+    return not (before and after)
+
+
 def _international(match: re.Match) -> bool:
     digits = re.sub(r"\D", "", match.group())
-    return 8 <= len(digits) <= 15
+    return 8 <= len(digits) <= 15 and _phone(match)
 
 
 def _ipv4(match: re.Match) -> bool:
@@ -155,8 +178,8 @@ DETECTORS: tuple[tuple[str, re.Pattern, Callable[[re.Match], bool], int], ...] =
     (EMAIL, EMAIL_RE, _always, 0),
     (CN_ID, CN_ID_RE, lambda m: valid_cn_id(m.group()), 0),
     (CARD, CARD_RE, _card, 0),
-    (PHONE, MOBILE_RE, _always, 0),
-    (PHONE, LANDLINE_RE, _always, 0),
+    (PHONE, MOBILE_RE, _phone, 0),
+    (PHONE, LANDLINE_RE, _phone, 0),
     (PHONE, INTERNATIONAL_RE, _international, 0),
     (IP, IPV4_RE, _ipv4, 0),
     (IP, IPV6_RE, _ipv6, 0),
@@ -168,16 +191,70 @@ DETECTORS: tuple[tuple[str, re.Pattern, Callable[[re.Match], bool], int], ...] =
 )
 
 
-def _candidates(text: str) -> Iterator[Entity]:
+def _found(text: str) -> Iterator[tuple[str, int, int]]:
     for kind, pattern, valid, group in DETECTORS:
         for match in pattern.finditer(text):
             if valid(match):
-                start, end = match.span(group)
-                yield Entity(kind, start, end, text[start:end])
+                yield (kind, *match.span(group))
+
+
+def _windows(positions: list[int], size: int, reach: int) -> list[tuple[int, int]]:
+    """The spans within `reach` of the positions, overlapping ones merged."""
+    merged: list[tuple[int, int]] = []
+    for position in sorted(positions):
+        low, high = max(0, position - reach), min(size, position + reach + 1)
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+def _glued(dropped: Folded, spaced: Folded) -> list[int]:
+    """Where in `spaced` the format characters are whose dropping glued two letters or
+    digits together (elsewhere, reading them as spaces finds nothing more)."""
+    text = dropped.text
+    return [
+        at
+        for cut, at in zip(dropped.formats, spaced.formats, strict=True)
+        if 0 < cut < len(text) and text[cut - 1].isalnum() and text[cut].isalnum()
+    ]
+
+
+def _found_near(folded: Folded, positions: list[int]) -> Iterator[tuple[str, int, int]]:
+    """What the detectors find near `positions` of `folded`, whole (an entity a window's
+    edge cuts is left out)."""
+    size = len(folded.text)
+    for low, high in _windows(positions, size, FORMAT_REACH):
+        for kind, start, end in _found(folded.text[low:high]):
+            cut = (start == 0 and low > 0) or (end == high - low and high < size)
+            if not cut:
+                yield kind, start + low, end + low
+
+
+def _candidates(text: str) -> Iterator[Entity]:
+    """Candidates from the text folded (as it is when nothing folds), and, where format
+    characters were dropped, from the text around them read with them as spaces: one
+    between two numbers must not glue them into one that is neither."""
+    folded = fold(text)
+    if folded is None:
+        for kind, start, end in _found(text):
+            yield Entity(kind, start, end, text[start:end])
+        return
+    readings = [(folded, _found(folded.text))]
+    spaced = fold(text, " ") if folded.formats else None
+    glued = _glued(folded, spaced) if spaced is not None else []
+    if spaced is not None and glued:
+        readings.append((spaced, _found_near(spaced, glued)))
+    for reading, found in readings:
+        for kind, start, end in found:
+            start, end = reading.span(start, end)
+            yield Entity(kind, start, end, text[start:end])
 
 
 def detect(text: str) -> list[Entity]:
-    """Every PII entity in `text`, in order, without overlaps."""
+    """Every PII entity in `text`, in order, without overlaps; spans and values are those
+    of `text` as written (a zero-width space inside a number is inside its span)."""
     rank = {kind: i for i, kind in enumerate(PRIORITY)}
     chosen: list[Entity] = []
     taken: list[tuple[int, int]] = []

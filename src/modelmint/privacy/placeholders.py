@@ -1,7 +1,9 @@
 """Reversible placeholders: `<PHONE_1>` stands for one value throughout one request.
 
 `Placeholders.redact` swaps every detected value for its placeholder (the same value
-always gets the same one); `restore` puts the values back. `Restorer` does the same on a
+always gets the same one); `restore` puts the values back. `redact_parts` redacts texts
+that continue one another (a prompt and its completion) also as one text: a value split
+between two of them is replaced in both, by one placeholder. `Restorer` does the same on a
 stream whose pieces may split a placeholder anywhere (`<PHO` + `NE_1>`): it holds back a
 tail that could still become a placeholder, and nothing else.
 """
@@ -10,12 +12,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 
 from modelmint.privacy.detect import detect
-from modelmint.privacy.entities import TYPES
+from modelmint.privacy.entities import TYPES, Entity
+from modelmint.privacy.joined import crossing
 
 TAG_RE = re.compile(r"<(" + "|".join(TYPES) + r")_(\d{1,4})>")
 LONGEST_TAG = max(len(t) for t in TYPES) + 7  # "<" + TYPE + "_" + 4 digits + ">"
+
+Mark = tuple[int, int, str, str]  # start, end, type, value: what to replace in one text
 
 
 class Placeholders:
@@ -39,10 +45,32 @@ class Placeholders:
         return self._tag_of[key]
 
     def redact(self, text: str) -> str:
+        return self._replace(text, [_mark(e) for e in detect(text)])
+
+    def redact_parts(
+        self, parts: Sequence[str], threads: Iterable[Sequence[int]] = ()
+    ) -> list[str]:
+        """Each part redacted. A thread lists (in order) the indices of parts that
+        continue one another; a value crossing a join between them is replaced in each
+        part that holds a piece of it."""
+        marks = [[_mark(e) for e in detect(part)] for part in parts]
+        seen: dict[str, list[Entity]] = {}  # threads share windows (a chat's n answers)
+
+        def find(window: str) -> list[Entity]:
+            if window not in seen:
+                seen[window] = detect(window)
+            return seen[window]
+
+        for thread in threads:
+            for piece in crossing([parts[i] for i in thread], find=find):
+                marks[thread[piece.part]].append((piece.start, piece.end, piece.type, piece.value))
+        return [self._replace(part, _merged(m)) for part, m in zip(parts, marks, strict=True)]
+
+    def _replace(self, text: str, marks: list[Mark]) -> str:
         pieces, last = [], 0
-        for entity in detect(text):
-            pieces += [text[last : entity.start], self.tag(entity.type, entity.text)]
-            last = entity.end
+        for start, end, kind, value in marks:
+            pieces += [text[last:start], self.tag(kind, value)]
+            last = end
         pieces.append(text[last:])
         return "".join(pieces)
 
@@ -71,6 +99,23 @@ class Restorer:
     def flush(self) -> str:
         held, self._held = self._held, ""
         return self._placeholders.restore(held)
+
+
+def _mark(entity: Entity) -> Mark:
+    return entity.start, entity.end, entity.type, entity.text
+
+
+def _merged(marks: list[Mark]) -> list[Mark]:
+    """In order, overlapping marks made one (with the longer value's type and value)."""
+    merged: list[Mark] = []
+    for mark in sorted(marks):
+        if merged and mark[0] < merged[-1][1]:
+            last = merged[-1]
+            kind, value = max((last[2:], mark[2:]), key=lambda tv: len(tv[1]))
+            merged[-1] = (last[0], max(last[1], mark[1]), kind, value)
+        else:
+            merged.append(mark)
+    return merged
 
 
 def _unfinished_tag_start(text: str) -> int:

@@ -142,13 +142,12 @@ class Ticket:
         return self.account.policy.store_bodies and self.accounting.ledger_enabled
 
     def keep_bodies(self, request_body: Any, response_body: Any) -> None:
-        """Store the bodies, redacted as the policy says and encrypted, off the hot path."""
+        """Store the bodies, redacted as the policy says and encrypted, off the hot path.
+        They are redacted as one text: a number split between the prompt and the answer
+        is redacted in both."""
         privacy = self.privacy or RequestPrivacy(self.account.policy)
         try:
-            request_text, response_text = (
-                privacy.stored(request_body),
-                privacy.stored(response_body),
-            )
+            request_text, response_text = privacy.stored_bodies(request_body, response_body)
         except PrivacyCheckError:  # fail closed: rather no copy than an unredacted one
             logger.warning("request %s: bodies not stored, redaction failed", self.request_id)
             return
