@@ -284,3 +284,94 @@ def test_a_new_prompt_takes_the_longest_shared_prefix_then_the_emptiest_slot():
     assert scheduler._best_slot([4, 4]) == 3  # shares nothing anywhere: the empty slot
     assert scheduler._best_slot([4, 4]) == 2  # then the one with the fewest cells to save
     assert scheduler._free == [0]
+
+
+@pytest.mark.parametrize("length", [10**9, 10**8])
+async def test_a_schema_asking_for_a_huge_string_is_refused_at_once(engine, length):
+    # once grew the process to 20 GB (10**9) or held the event loop for 20 s (10**8)
+    schema = {"type": "string", "minLength": length, "maxLength": length}
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(InvalidRequestError, match="minLength") as caught:
+        await run(engine, prompt="x", max_tokens=30, json_schema=schema)
+    assert loop.time() - started < 1.0
+    assert caught.value.param == "response_format"
+
+
+async def test_a_grammar_is_compiled_off_the_event_loop(engine):
+    # big but allowed: 4 objects of 95 optional properties, ~75 ms to compile
+    beats, done = [], asyncio.Event()
+
+    async def heartbeat():
+        while not done.is_set():
+            beats.append(asyncio.get_running_loop().time())
+            await asyncio.sleep(0.002)
+
+    ticker = asyncio.create_task(heartbeat())
+    await asyncio.sleep(0.01)
+    for round in range(3):  # new names each time: nothing comes from the cache
+        fields = {f"f{round}_{i:03}": {"type": "integer"} for i in range(95)}
+        objects = {f"o{j}": {"type": "object", "properties": fields} for j in range(4)}
+        schema = {"type": "object", "properties": objects}
+        await run(engine, prompt="{", max_tokens=1, temperature=0, json_schema=schema)
+    done.set()
+    await ticker
+    assert max(b - a for a, b in zip(beats, beats[1:], strict=False)) < 0.04
+
+
+async def test_a_sequence_that_outgrows_its_cells_ends_alone():
+    """Requests are measured against the context, so no sequence can outgrow its KV stream
+    through the API; past that check (here, built by hand) only that sequence ends."""
+    from modelmint.runtime.bridge import Channel
+    from modelmint.runtime.llamacpp.sampling import SamplerChain
+    from modelmint.runtime.llamacpp.sequence import Sequence
+    from modelmint.runtime.stops import StopMatcher
+
+    spec = Registry.from_file().resolve("default")
+    small = LlamaCppEngine(spec.weights_path(), context_length=256, parallel=2, threads=2)
+    await small.start()
+    try:
+        model = small.model
+
+        def sequence(text: str, max_new: int) -> Sequence:
+            prompt = model.tokenize(text, add_special=True, parse_special=False)
+            return Sequence(
+                prompt=prompt,
+                max_new_tokens=max_new,
+                sampler=SamplerChain(
+                    model.vocab, model.n_vocab, SamplingParams(temperature=0), None
+                ),
+                channel=Channel(),
+                stops=StopMatcher([]),
+            )
+
+        counting = "Count from 1 to 200: 1, 2, 3, 4, 5,"
+        too_long = sequence("one two three " * 66, max_new=100)  # ~200 + 100 > 256 cells
+        fits = sequence(counting, max_new=100)
+        assert len(too_long.prompt) + 30 < 256 < len(too_long.prompt) + 100
+
+        async def events(seq: Sequence) -> list:
+            try:
+                return [event async for event in small.scheduler.stream(seq)]
+            except Exception as exc:  # the error a sequence's stream ends with
+                return [exc]
+
+        ended, finished = await asyncio.gather(events(too_long), events(fits))
+        assert isinstance(ended[-1], ContextLengthExceededError), ended[-1]
+        assert "256" in ended[-1].message
+        assert finished[-1].reason in ("length", "stop"), finished[-1]
+        assert finished[-1].usage.completion_tokens > 256 - len(too_long.prompt)
+    finally:
+        await small.close()
+
+
+async def test_a_grammar_too_slow_to_sample_ends_only_its_own_request(engine, monkeypatch):
+    from modelmint.runtime.llamacpp import sampling
+
+    monkeypatch.setattr(sampling, "GRAMMAR_SECONDS_PER_TOKEN", 0.0)  # every grammar is slow
+    slow = run(engine, prompt="{", max_tokens=20, temperature=0, json_object=True)
+    plain = run(engine, prompt=code_word_prompt("apple"), temperature=0, max_tokens=4, stop=["\n"])
+    ended, (text, _, _) = await asyncio.gather(slow, plain, return_exceptions=True)
+    assert isinstance(ended, InvalidRequestError) and "to sample" in ended.message
+    assert ended.param == "response_format"
+    assert "apple" in text

@@ -21,6 +21,7 @@ from modelmint.runtime.engine import (
     EngineStats,
     GenerationEvent,
     GenerationRequest,
+    SamplingParams,
 )
 from modelmint.runtime.limits import max_new_tokens
 from modelmint.runtime.llamacpp.model import ContextConfig, LlamaModel
@@ -120,13 +121,12 @@ class LlamaCppEngine:
         params = request.params
         _, max_new = self.measure(request)
         prompt = request.prompt_ids or []
-        grammar = grammar_for(params)
+        sampler = await self._sampler(params)
         async with self.gate.slot(request.reservation):
-            assert self.model is not None
             sequence = Sequence(
                 prompt=prompt,
                 max_new_tokens=max_new,
-                sampler=SamplerChain(self.model.vocab, self.model.n_vocab, params, grammar),
+                sampler=sampler,
                 channel=Channel(),
                 stops=StopMatcher(params.stop),
                 logprobs=params.logprobs,
@@ -136,6 +136,17 @@ class LlamaCppEngine:
             async with aclosing(self.scheduler.stream(sequence)) as events:
                 async for event in events:
                     yield event
+
+    async def _sampler(self, params: SamplingParams) -> SamplerChain:
+        """A grammar is compiled (grammar.py bounds it first) and parsed by llama.cpp on a
+        worker thread: both take milliseconds the event loop does not have."""
+        assert self.model is not None
+        vocab, n_vocab = self.model.vocab, self.model.n_vocab
+        if params.json_schema is None and not params.json_object:
+            return SamplerChain(vocab, n_vocab, params, None)
+        return await asyncio.to_thread(
+            lambda: SamplerChain(vocab, n_vocab, params, grammar_for(params))
+        )
 
     async def embed(self, texts: Seq[str]) -> Embeddings:
         raise InvalidRequestError(

@@ -12,8 +12,9 @@ from softmax(logits / T) in numpy, ~4x cheaper than the chain's scalar softmax.
 
 from __future__ import annotations
 
-import json
+import functools
 import random
+import time
 from collections import Counter, deque
 
 import llama_cpp
@@ -22,23 +23,35 @@ from llama_cpp.llama_grammar import JSON_GBNF, json_schema_to_gbnf
 
 from modelmint.core.errors import InvalidRequestError
 from modelmint.runtime.engine import SamplingParams
+from modelmint.runtime.llamacpp.grammar import check_grammar, check_schema
 
 PENALTY_LAST_N = 64
+# a backstop behind grammar.py's limits: a grammar that takes longer than this for one
+# token holds every other sequence of the batch up; its sequence is ended
+GRAMMAR_SECONDS_PER_TOKEN = 2.0
 
 
 def grammar_for(params: SamplingParams) -> str | None:
-    """The GBNF grammar that constrains output to JSON (matching the schema, if any)."""
+    """The GBNF grammar that constrains output to JSON (matching the schema, if any).
+    A schema past grammar.py's limits is refused before it is compiled; compiling takes
+    milliseconds, so call this off the event loop."""
     if params.json_schema is not None:
-        try:
-            return json_schema_to_gbnf(json.dumps(params.json_schema))
-        except Exception as exc:  # the converter asserts and raises many kinds of errors
-            raise InvalidRequestError(
-                f"response_format.json_schema.schema cannot be turned into a grammar: {exc}",
-                param="response_format",
-            ) from exc
+        return schema_grammar(check_schema(params.json_schema))
     if params.json_object:
         return JSON_GBNF
     return None
+
+
+@functools.lru_cache(maxsize=32)  # clients send the same schema again and again
+def schema_grammar(schema: str) -> str:
+    try:
+        grammar = json_schema_to_gbnf(schema)
+    except Exception as exc:  # the converter asserts and raises many kinds of errors
+        raise InvalidRequestError(
+            f"response_format.json_schema.schema cannot be turned into a grammar: {str(exc)[:300]}",
+            param="response_format",
+        ) from exc
+    return check_grammar(grammar)
 
 
 class Penalties:
@@ -71,15 +84,18 @@ class Penalties:
 
 
 class SamplerChain:
-    """Samples and accepts a token from a sequence's logits (`sample(ctx, i, logits)`)."""
+    """Samples and accepts a token from a sequence's logits (`sample(ctx, i, logits)`).
+    With a grammar, building one parses it in C: do that off the event loop."""
 
     def __init__(self, vocab, n_vocab: int, params: SamplingParams, grammar: str | None):
+        self.chain = None
+        self.grammar = grammar is not None
+        self.slow_seconds = 0.0  # set once a token's grammar took GRAMMAR_SECONDS_PER_TOKEN
         self.penalties = (
             Penalties(params.repeat_penalty, params.frequency_penalty, params.presence_penalty)
             if params.presence_penalty or params.frequency_penalty or params.repeat_penalty != 1.0
             else None
         )
-        self.chain = None
         self.temperature = params.temperature
         self._rng: np.random.Generator | None = None
         seed = params.seed if params.seed is not None else random.getrandbits(32)
@@ -92,7 +108,14 @@ class SamplerChain:
         chain_params.no_perf = True
         self.chain = llama_cpp.llama_sampler_chain_init(chain_params)
         if grammar is not None:
-            self._add(llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode(), b"root"))
+            constraint = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")
+            if not constraint:
+                raise InvalidRequestError(
+                    "response_format.json_schema.schema compiles to a grammar llama.cpp "
+                    "refuses; simplify the schema.",
+                    param="response_format",
+                )
+            self._add(constraint)
         if params.temperature <= 0:
             self._add(llama_cpp.llama_sampler_init_greedy())
             return
@@ -107,7 +130,7 @@ class SamplerChain:
 
     def _add(self, sampler) -> None:
         if not sampler:
-            raise InvalidRequestError("The sampling parameters or grammar were rejected.")
+            raise InvalidRequestError("The sampling parameters were rejected.")
         llama_cpp.llama_sampler_chain_add(self.chain, sampler)
 
     def sample(self, ctx, batch_index: int, logits: np.ndarray) -> int:
@@ -119,6 +142,12 @@ class SamplerChain:
             token = self._draw(logits)
         elif self.chain is None:
             token = int(np.argmax(logits))
+        elif self.grammar:
+            started = time.perf_counter()
+            token = llama_cpp.llama_sampler_sample(self.chain, ctx, batch_index)
+            elapsed = time.perf_counter() - started
+            if elapsed > GRAMMAR_SECONDS_PER_TOKEN:
+                self.slow_seconds = elapsed
         else:
             token = llama_cpp.llama_sampler_sample(self.chain, ctx, batch_index)
         if self.penalties is not None:
@@ -137,3 +166,7 @@ class SamplerChain:
         if self.chain:
             llama_cpp.llama_sampler_free(self.chain)
             self.chain = None
+
+    def __del__(self) -> None:
+        # one built for a request that never reached the scheduler (queue full, cancelled)
+        self.free()

@@ -3,7 +3,8 @@
 Each step puts one token for every decoding sequence and chunks of waiting prompts into a
 single `llama_decode` call, then samples for every sequence that produced logits.
 Sequences join and leave between steps; a cancelled or finished sequence gives back its
-slot and KV cells at once.
+slot and KV cells at once. A failure that is one sequence's (no KV cells left for it, a
+grammar too slow to sample) ends that sequence alone; the others keep going.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import time
 
 import llama_cpp
 
-from modelmint.core.errors import EngineError
+from modelmint.core.errors import ContextLengthExceededError, EngineError, InvalidRequestError
 from modelmint.core.types import Usage
 from modelmint.runtime.engine import Finished, TextDelta
 from modelmint.runtime.llamacpp.model import LlamaModel
 from modelmint.runtime.llamacpp.prompt_cache import MIN_GAIN_TOKENS, PromptCache, shared_prefix
+from modelmint.runtime.llamacpp.sampling import GRAMMAR_SECONDS_PER_TOKEN
 from modelmint.runtime.llamacpp.sequence import Sequence
 from modelmint.runtime.logprobs import token_logprobs
 from modelmint.runtime.step_thread import StepThread
@@ -164,6 +166,9 @@ class Scheduler(StepThread):
         batch.n_tokens = count
         started = time.perf_counter()
         status = llama_cpp.llama_decode(self.model.ctx, batch)
+        if status == 1:  # no KV cells for the batch, and nothing of it was decoded
+            self._end_the_one_that_does_not_fit(fed)
+            return  # the others are fed again in the next step
         if status != 0:
             raise RuntimeError(f"llama_decode returned {status}")
         share = (time.perf_counter() - started) / max(count, 1)
@@ -175,10 +180,36 @@ class Scheduler(StepThread):
         for sequence, index in outputs:
             self._sample(sequence, index)
 
+    def _end_the_one_that_does_not_fit(self, fed: list[tuple[Sequence, int]]) -> None:
+        """A guard the API never trips: each sequence has its own stream of `n_ctx_seq`
+        cells, and prompt + max_tokens are measured against the context length first.
+        The one that outgrows its stream ends, else the newest prompt, else the one holding
+        the most cells; every other sequence keeps going."""
+        cells = llama_cpp.llama_n_ctx_seq(self.model.ctx)
+        sequences = [sequence for sequence, _ in fed]
+        over = [sequence for sequence, size in fed if sequence.n_past + size > cells]
+        prompts = [sequence for sequence in sequences if sequence.prefilling]
+        victim = (over or prompts or [max(sequences, key=lambda s: s.n_past)])[0]
+        logger.warning("no KV cells for a batch: ending sequence %d", victim.seq_id)
+        error = (
+            ContextLengthExceededError(
+                f"The context is full: this answer needs more than the {cells} cells a "
+                "sequence holds. Shorten the prompt or lower max_tokens.",
+                param="max_tokens",
+            )
+            if over
+            else EngineError("The KV cache has no room for this request now; retry it.")
+        )
+        self._emit(victim, error)
+        self._release(victim, keep_cells=False)
+
     def _sample(self, sequence: Sequence, index: int) -> None:
         row = self.model.logits(index)
         logits = row.copy() if sequence.logprobs else None  # before penalties change it
         token = sequence.sampler.sample(self.model.ctx, index, row)
+        if sequence.sampler.slow_seconds:
+            self._end_too_slow_grammar(sequence)
+            return
         if self.model.is_eog(token):
             self._finish(sequence, "stop")
             return
@@ -197,6 +228,22 @@ class Scheduler(StepThread):
             self._finish(sequence, "length")
         else:
             sequence.pending = [token]
+
+    def _end_too_slow_grammar(self, sequence: Sequence) -> None:
+        seconds = sequence.sampler.slow_seconds
+        logger.warning(
+            "grammar took %.1f s for one token: ending sequence %d", seconds, sequence.seq_id
+        )
+        self._emit(
+            sequence,
+            InvalidRequestError(
+                f"response_format.json_schema.schema made one token take {seconds:.1f} s to "
+                f"sample (the limit is {GRAMMAR_SECONDS_PER_TOKEN:g} s); use fewer "
+                "alternatives that start alike, fewer enum values or simpler patterns.",
+                param="response_format",
+            ),
+        )
+        self._release(sequence)
 
     def _emit_text(self, sequence: Sequence, text: str) -> None:
         logprobs = sequence.held_logprobs if sequence.logprobs else None
