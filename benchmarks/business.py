@@ -166,7 +166,7 @@ def prepare_business(url: str, data_dir: Path, postgres: bool) -> str:
         db.migrate()
         secret = load_secret(data_dir, None)
         plan = admin.PlanCreate(
-            name="bench", rpm=10**7, tpm=10**9, max_concurrent=1000,
+            name="bench", rpm=10**7, tpm=10**8, max_concurrent=1000,
             prices={"*": {"input": "0.10", "output": "0.20"}},
         )  # fmt: skip
         db.run(admin.create_plan, plan, "bench")

@@ -14,6 +14,11 @@ Reported: texts per second (medians of --runs), and modelmint / peer. The shapes
 (--shapes CLIENTSxTEXTS) say how the load arrives: 64x1 is many small concurrent requests
 (what batching across requests is for), 4x64 is a few big ones.
 
+Fairness (--fairness, on by default): the latency of a one-text request alone, and sent
+while another client's request of 200 texts of ~250 tokens is being embedded; and how
+long that large request takes. A large request is encoded in rounds that interleave with
+other requests, so the small one should wait about one round, not the whole request.
+
 Run:  .venv/bin/python benchmarks/embeddings.py --runs 5
 """
 
@@ -39,6 +44,7 @@ WORDS = (
     "network", "shipping", "refund", "account", "password", "question", "answer", "team",
     "monthly", "server", "delivery", "price", "discount", "warranty", "battery", "screen",
 )  # fmt: skip
+ONE_TOKEN_WORDS = ("the", "market", "river", "engine", "report", "garden", "policy", "signal")
 
 
 def log(message: str) -> None:
@@ -95,6 +101,34 @@ async def server_rate(base_url: str, key: str, texts: list[str], clients: int, p
         return len(texts) / (time.perf_counter() - started)
 
 
+def long_texts(count: int, seed: int) -> list[str]:
+    """Texts of 240 one-token words (242 tokens for MiniLM), near its 256-token limit."""
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(ONE_TOKEN_WORDS) for _ in range(240)) for _ in range(count)]
+
+
+async def small_latency(base_url: str, key: str, beside_large: bool) -> tuple[float, float]:
+    """Seconds for one one-text request (alone, or sent 0.5 s into a 200 x 250-token
+    request), and for the large request (0 when alone)."""
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=600) as client:
+
+        async def embed(texts: list[str]) -> float:
+            started = time.perf_counter()
+            body = {"model": MODEL, "input": texts, "encoding_format": "base64"}
+            answer = await client.post("/embeddings", json=body)
+            if answer.status_code != 200:
+                raise RuntimeError(f"{answer.status_code}: {answer.text[:300]}")
+            return time.perf_counter() - started
+
+        if not beside_large:
+            return await embed(["How do I reset my password?"]), 0.0
+        large = asyncio.create_task(embed(long_texts(200, seed=3)))
+        await asyncio.sleep(0.5)
+        small = await embed(["How do I reset my password?"])
+        return small, await large
+
+
 def start_modelmint(servers: Servers, args) -> tuple[str, str]:
     data_dir = servers.tmp / "data"
     key = prepare_business(f"sqlite:///{data_dir / 'modelmint.db'}", data_dir, postgres=False)
@@ -139,6 +173,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="load shapes CLIENTSxTEXTS_PER_REQUEST, comma-separated (64x1,4x64)",
     )
     add("--start-timeout", type=float, default=300.0, help="seconds to wait for the server")
+    add(
+        "--fairness",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time a small request beside a 200 x 250-token one (on)",
+    )
     return parser.parse_args(argv)
 
 
@@ -147,6 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     texts = texts_for(args.texts, seed=7)
     peer: list[float] = []
     served: dict[tuple[int, int], list[float]] = {shape: [] for shape in args.shapes}
+    fairness: dict[str, list[float]] = {"alone": [], "beside": [], "large": []}
     with tempfile.TemporaryDirectory(prefix="mm-embed-bench-") as tmp:
         servers = Servers(Path(tmp))
         try:
@@ -160,6 +201,13 @@ def main(argv: list[str] | None = None) -> None:
                     rate = asyncio.run(server_rate(base_url, key, list(texts), clients, per))
                     served[(clients, per)].append(rate)
                     log(f"  modelmint {clients} clients x {per} texts: {rate:.0f} texts/s")
+                if args.fairness:
+                    alone, _ = asyncio.run(small_latency(base_url, key, beside_large=False))
+                    beside, large = asyncio.run(small_latency(base_url, key, beside_large=True))
+                    for name, value in (("alone", alone), ("beside", beside), ("large", large)):
+                        fairness[name].append(value)
+                    log(f"  one text: {alone:.3f} s alone, {beside:.3f} s beside a large "
+                        f"request (which took {large:.1f} s)")  # fmt: skip
         finally:
             servers.stop_all()
     base = statistics.median(peer)
@@ -171,6 +219,14 @@ def main(argv: list[str] | None = None) -> None:
         rate = statistics.median(rates)
         label = f"modelmint HTTP, {clients} clients x {per} text{'s' if per > 1 else ''}"
         print(f"| {label} | {rate:.0f} | {rate / base:.2f}x |")
+    if args.fairness:
+        alone, beside = statistics.median(fairness["alone"]), statistics.median(fairness["beside"])
+        print("\nA one-text request, alone and beside a 200 x 250-token request "
+              f"(which took {statistics.median(fairness['large']):.1f} s), medians\n")  # fmt: skip
+        print("| one-text request | seconds | vs alone |")
+        print("|---|---:|---:|")
+        print(f"| alone | {alone:.3f} | 1.00x |")
+        print(f"| beside the large request | {beside:.3f} | {beside / alone:.1f}x |")
 
 
 if __name__ == "__main__":

@@ -209,8 +209,8 @@ async def test_budgets_refuse_with_insufficient_quota_naming_the_limit(tmp_path)
 
 
 async def test_usage_and_invoice_add_up_to_the_ledger(tmp_path):
-    # 1 and 2 dollars per thousand tokens, so that the invoice has cents to show
-    dear = {"prices": {"*": {"input": "1000", "output": "2000"}}}
+    # 0.50 and 1 dollar per thousand tokens, so that the invoice has cents to show
+    dear = {"prices": {"*": {"input": "500", "output": "1000"}}}
     async with acme(tmp_path, dear) as (business, org, key):
         async with business.client(key) as client:
             for words in (3, 5, 8):
@@ -220,15 +220,15 @@ async def test_usage_and_invoice_add_up_to_the_ledger(tmp_path):
         usage = (await business.http.get("/admin/usage?by=model")).json()
         invoice = (await business.http.get("/admin/invoices/acme")).json()
         csv = (await business.http.get("/admin/invoices/acme?format=csv")).text
-    # prompt w words, answer w + 2: 1_000_000 w + 2_000_000 (w + 2) nanos
-    assert sorted(r.price_nanos for r in rows) == [13_000_000, 19_000_000, 28_000_000]
+    # prompt w words, answer w + 2: 500_000 w + 1_000_000 (w + 2) nanos
+    assert sorted(r.price_nanos for r in rows) == [6_500_000, 9_500_000, 14_000_000]
     assert all(r.status == "ok" and r.endpoint == "chat.completions" for r in rows)
     (model,) = [r for r in usage["rows"] if r["group"] == "fake-chat"]
-    assert model["requests"] >= 3 and model["revenue_nanos"] >= 60_000_000
+    assert model["requests"] >= 3 and model["revenue_nanos"] >= 30_000_000
     assert invoice["org_id"] == org["id"] and invoice["status"] == "draft"
     assert invoice["total_cents"] == sum(line["amount_cents"] for line in invoice["lines"])
     usage_line = [line for line in invoice["lines"] if line["kind"] == "usage"]
-    assert usage_line[0]["amount"] == "0.06" and usage_line[0]["quantity"] == "38"
+    assert usage_line[0]["amount"] == "0.03" and usage_line[0]["quantity"] == "38"
     assert csv.splitlines()[-1].endswith(f",total,,,{invoice['total']}")
 
 

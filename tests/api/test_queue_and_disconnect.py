@@ -1,4 +1,5 @@
-"""A bounded queue answers 429 with Retry-After; a client that leaves stops its generation."""
+"""A bounded queue answers 429 with Retry-After; a client that leaves stops its generation,
+streamed or not, and is billed only for what was produced, as `cancelled`."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import time
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from modelmint.api import create_app
 from modelmint.core.settings import Settings
+from modelmint.store.tables import usage_ledger
 from tests.helpers import fake_pool, running_server
 
 BODY = {
@@ -24,11 +27,11 @@ def slow_server(tmp_path_factory):
     pool = fake_pool(token_delay=0.05, parallel=1, max_queue=1)
     app = create_app(Settings(data_dir=tmp_path_factory.mktemp("q"), auth=False), pool=pool)
     with running_server(app) as url:
-        yield url, pool.engines["fake-chat"]
+        yield url, pool.engines["fake-chat"], app.state.modelmint.accounting
 
 
 async def test_full_queue_gets_429_with_retry_after(slow_server):
-    url, engine = slow_server
+    url, engine, _ = slow_server
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
 
         async def hold():
@@ -55,7 +58,7 @@ async def test_full_queue_gets_429_with_retry_after(slow_server):
 
 
 async def test_disconnect_mid_stream_stops_generation(slow_server):
-    url, engine = slow_server
+    url, engine, _ = slow_server
     await _until(lambda: engine.gate.running == 0)
     started = time.monotonic()
     async with (
@@ -77,3 +80,39 @@ async def _until(condition, timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(0.01)
+
+
+# 100 words: the fake engine answers a completion with them reversed, 50 ms a token (5 s)
+LONG_PROMPT = " ".join(f"w{i}" for i in range(100))
+PLAIN = {
+    "/v1/completions": {"model": "default", "prompt": LONG_PROMPT, "max_tokens": 100},
+    "/v1/chat/completions": {
+        "model": "default",
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": LONG_PROMPT}],
+    },
+}
+
+
+@pytest.mark.parametrize("path", sorted(PLAIN))
+async def test_a_plain_request_whose_client_leaves_stops_and_is_billed_as_cancelled(
+    slow_server, path
+):
+    url, engine, accounting = slow_server
+    await _until(lambda: engine.gate.running == 0)
+    before = len(accounting.db.run(_cancelled_rows))
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=url, timeout=0.6) as client:
+        with pytest.raises(httpx.ReadTimeout):
+            await client.post(path, json=PLAIN[path])
+    await _until(lambda: engine.gate.running == 0, timeout=1.0)
+    assert time.monotonic() - started < 2.0
+    await _until(lambda: len(accounting.db.run(_cancelled_rows)) > before)
+    row = accounting.db.run(_cancelled_rows)[-1]
+    assert 0 < row.completion_tokens < 40  # what was produced in ~0.6 s, not the 100 asked
+    assert row.prompt_tokens == 100
+
+
+def _cancelled_rows(connection) -> list:
+    query = select(usage_ledger).where(usage_ledger.c.status == "cancelled")
+    return list(connection.execute(query.order_by(usage_ledger.c.created_at)))

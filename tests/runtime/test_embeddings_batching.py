@@ -1,8 +1,10 @@
-"""The embeddings engine batches concurrent requests without mixing up their answers."""
+"""The embeddings engine batches concurrent requests without mixing up their answers, and
+cuts large requests into rounds so that small ones do not wait for them."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import numpy as np
 import pytest
@@ -39,3 +41,18 @@ async def test_one_bad_request_fails_alone(engine):
     )
     assert len(good.vectors) == 1 and len(good.vectors[0]) == 384
     assert isinstance(bad, ContextLengthExceededError)
+
+
+async def test_a_small_request_does_not_wait_for_a_large_one(engine):
+    large_texts = [" ".join(["market signal budget"] * 80)] * 200  # ~242 tokens each
+    started = time.perf_counter()
+    large = asyncio.create_task(engine.embed(large_texts))
+    await asyncio.sleep(0.3)  # the large request's first round is being encoded
+    small = await engine.embed(["How do I reset my password?"])
+    small_done = time.perf_counter() - started
+    result = await large
+    large_done = time.perf_counter() - started
+    assert len(small.vectors) == 1 and len(result.vectors) == 200
+    assert result.prompt_tokens == sum(await engine.count(large_texts))
+    # about one round (2048 tokens) of waiting, not the whole large request
+    assert small_done < large_done / 3, (small_done, large_done)

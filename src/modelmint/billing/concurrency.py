@@ -14,6 +14,7 @@ import logging
 from collections import Counter
 from typing import Protocol
 
+from modelmint.billing.redis_client import REDIS_TIMEOUT_SECONDS, connect
 from modelmint.core.background import Background
 
 logger = logging.getLogger(__name__)
@@ -78,11 +79,13 @@ return #KEYS
 
 class RedisSlots:
     def __init__(
-        self, url: str, prefix: str = "modelmint:{cc}:", lease_seconds: float = LEASE_SECONDS
+        self,
+        url: str,
+        prefix: str = "modelmint:{cc}:",
+        lease_seconds: float = LEASE_SECONDS,
+        timeout: float = REDIS_TIMEOUT_SECONDS,
     ) -> None:
-        import redis.asyncio as redis
-
-        self._redis = redis.Redis.from_url(url)
+        self._redis = connect(url, timeout)
         self._prefix = prefix
         self.lease_seconds = lease_seconds
         self._enter = self._redis.register_script(ENTER)

@@ -7,8 +7,9 @@ reservation is also written as a `budget_holds` row. `settle` writes the request
 row (once per request id), prices it (included tokens first) and moves the reservation
 into the spent counters, in the same transaction; `release` gives it back unused. Both
 delete the hold row and move only what it still holds, so each is safe to repeat.
-`sweep_expired` gives back the holds of requests that never settled (a replica killed
-mid-request, a settle that failed while the database was down).
+`renew` pushes back the expiry of holds whose requests still run; `sweep_expired` gives
+back the holds of requests that never settled (a replica killed mid-request, a settle that
+failed while the database was down), which nobody renews any more.
 """
 
 from __future__ import annotations
@@ -192,6 +193,19 @@ def _move(
         "held_nanos": held.nanos if was_held else 0,
     }
     connection.execute(_MOVE, values)
+
+
+def renew(connection: Connection, request_ids: list[str], expires_at: datetime) -> int:
+    """Push back the expiry of running requests' holds; how many were still there."""
+    renewed = 0
+    for start in range(0, len(request_ids), SWEEP_BATCH):
+        chunk = request_ids[start : start + SWEEP_BATCH]
+        renewed += connection.execute(
+            update(budget_holds)
+            .where(budget_holds.c.request_id.in_(chunk))
+            .values(expires_at=expires_at)
+        ).rowcount
+    return renewed
 
 
 def sweep_expired(connection: Connection, now: datetime) -> int:

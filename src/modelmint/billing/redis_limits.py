@@ -4,6 +4,7 @@ buckets of a request atomically (or from none), using Redis's clock."""
 from __future__ import annotations
 
 from modelmint.billing.ratelimit import WINDOW, Bucket, BucketState, Decision
+from modelmint.billing.redis_client import REDIS_TIMEOUT_SECONDS, connect
 
 # KEYS: bucket keys. ARGV: window, then limit and amount per key. Returns, per key,
 # the level after the take (or before, if refused) as a string, then 1 or 0 for allowed.
@@ -56,10 +57,10 @@ return tostring(level)
 
 class RedisLimiter:
     # one hash tag for every bucket: a script's keys must share a slot on Redis Cluster
-    def __init__(self, url: str, prefix: str = "modelmint:{rl}:") -> None:
-        import redis.asyncio as redis
-
-        self._redis = redis.Redis.from_url(url)
+    def __init__(
+        self, url: str, prefix: str = "modelmint:{rl}:", timeout: float = REDIS_TIMEOUT_SECONDS
+    ) -> None:
+        self._redis = connect(url, timeout)
         self._prefix = prefix
         self._take = self._redis.register_script(TAKE)
         self._give_back = self._redis.register_script(GIVE_BACK)

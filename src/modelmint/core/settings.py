@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="Share rate limits across replicas through this Redis."
     )
+    redis_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="A Redis connect or reply slower than this fails the request with 503 "
+        "(background give-backs and renewals retry later) instead of stalling it.",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="Secret that API keys are HMAC'd with; every replica needs the same. "

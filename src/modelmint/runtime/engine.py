@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 FinishReason = Literal["stop", "length"]
+CHAT_MODELS_DO_NOT_EMBED = "This is a chat model; use an embedding model with /v1/embeddings."
 
 
 @dataclass(slots=True)
@@ -130,4 +131,11 @@ class Engine(Protocol):
 
     def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]: ...
 
-    async def embed(self, texts: Sequence[str]) -> Embeddings: ...
+    async def count(self, texts: Sequence[str]) -> list[int]:
+        """Each embeddings input's token count, as billed (for a remote engine, a bound
+        it cannot exceed). Raises `ContextLengthExceededError` for one that does not fit."""
+        ...
+
+    async def embed(self, texts: Sequence[str], lengths: Sequence[int] | None = None) -> Embeddings:
+        """One row per text; `lengths` from `count` spares counting again."""
+        ...

@@ -116,7 +116,18 @@ class FakeEngine:
             return None
         return [TokenLogprob(piece, -0.5, list(piece.encode()), [])]
 
-    async def embed(self, texts: Sequence[str]) -> Embeddings:
+    async def count(self, texts: Sequence[str]) -> list[int]:
+        lengths = [self.count_tokens(text) for text in texts]
+        index = next((i for i, n in enumerate(lengths) if n > self.context_length), None)
+        if index is not None:
+            raise ContextLengthExceededError(
+                f"Input {index} has {lengths[index]} tokens; this model accepts at most "
+                f"{self.context_length}.",
+                param="input",
+            )
+        return lengths
+
+    async def embed(self, texts: Sequence[str], lengths: Sequence[int] | None = None) -> Embeddings:
         vectors = []
         for text in texts:
             digest = hashlib.sha256(text.encode()).digest()

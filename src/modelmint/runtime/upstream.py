@@ -32,6 +32,8 @@ from modelmint.runtime.engine import (
     TextDelta,
 )
 
+# special tokens and chat framing an upstream may add per message or input
+FRAMING_TOKENS = 16
 
 def _sampling_body(params: SamplingParams) -> dict[str, Any]:
     body: dict[str, Any] = {
@@ -104,22 +106,30 @@ class UpstreamEngine:
         return EngineStats(running=self.gate.running, waiting=self.gate.waiting)
 
     def measure(self, request: GenerationRequest) -> tuple[int, int]:
-        """An estimate on the high side (the upstream tokenizes): a token per 3 UTF-8
-        bytes (a CJK character is 3), plus framing per message."""
+        """Bounds the upstream's count cannot pass (it tokenizes, not us): no tokenizer
+        makes more than one token of a UTF-8 byte, plus framing per message, and no
+        prompt or answer is longer than the context."""
         if request.messages is not None:
-            size = sum(len(str(m.get("content") or "").encode()) + 16 for m in request.messages)
+            size = sum(
+                len(str(m.get("content") or "").encode()) + FRAMING_TOKENS
+                for m in request.messages
+            )
         else:
             size = len((request.prompt or "").encode())
-        prompt_tokens = size // 3 + 1
-        asked = request.params.max_tokens
-        return prompt_tokens, asked or max(1, self.context_length - prompt_tokens)
+        prompt_tokens = min(size + FRAMING_TOKENS, self.context_length)
+        return prompt_tokens, request.params.max_tokens or self.context_length
+
+    async def count(self, texts: Sequence[str]) -> list[int]:
+        """Bounds, as in `measure`: a token per UTF-8 byte and a few special ones."""
+        return [min(len(text.encode()) + FRAMING_TOKENS, self.context_length) for text in texts]
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
         chat = request.messages is not None
         body = {"model": self.model, "stream": True, "stream_options": {"include_usage": True}}
         body |= _sampling_body(request.params)
-        # an estimate until the upstream's usage says (a cut-off stream pays for its prompt)
-        request.meter.prompt_tokens = self.measure(request)[0]
+        # an estimate until the upstream's usage says (a cut-off stream pays for its
+        # prompt): about a token per 3 bytes, a third of the bound held
+        request.meter.prompt_tokens = max(1, self.measure(request)[0] // 3)
         if chat:
             body["messages"] = request.messages
         else:
@@ -171,7 +181,7 @@ class UpstreamEngine:
         meter.prompt_tokens, meter.completion_tokens = prompt_tokens, completion_tokens
         yield Finished(reason, Usage(prompt_tokens, completion_tokens))
 
-    async def embed(self, texts: Sequence[str]) -> Embeddings:
+    async def embed(self, texts: Sequence[str], lengths: Sequence[int] | None = None) -> Embeddings:
         body = {"model": self.model, "input": list(texts)}
         try:
             async with self._post("/embeddings", body) as response:

@@ -95,16 +95,38 @@ class Ticket:
     price: Price
     hold: ledger.Hold | None
     token_buckets: list[Bucket]
-    held_tokens: int
+    worst: Size  # the worst case admitted: no request is billed for more
     headers: dict[str, str]
     privacy: RequestPrivacy | None = None
     started: float = field(default_factory=time.perf_counter)
     created_at: datetime = field(default_factory=utcnow)
     settled: bool = False
 
+    @property
+    def held_tokens(self) -> int:
+        return self.worst.prompt_tokens + self.worst.max_new_tokens
+
+    def _billable(self, usage: Usage) -> Usage:
+        """`usage` within what was held, so a charge never passes its hold (an engine
+        that reports more than it measured is logged, not billed past the budget)."""
+        prompt = min(usage.prompt_tokens, self.worst.prompt_tokens)
+        completion = min(usage.completion_tokens, self.worst.max_new_tokens)
+        if (prompt, completion) == (usage.prompt_tokens, usage.completion_tokens):
+            return usage
+        logger.warning(
+            "request %s used %d+%d tokens but held %d+%d; billed the held amount",
+            self.request_id,
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            self.worst.prompt_tokens,
+            self.worst.max_new_tokens,
+        )
+        return Usage(prompt, completion, min(usage.cached_tokens, prompt))
+
     def _entry(self, used: Used, status: str) -> ledger.LedgerEntry:
         key = self.account.key
         plan = self.account.plan
+        usage = self._billable(used.usage)
         return ledger.LedgerEntry(
             request_id=self.request_id,
             created_at=self.created_at,
@@ -114,8 +136,8 @@ class Ticket:
             model=self.model,
             endpoint=self.endpoint,
             status=status,
-            prompt_tokens=used.usage.prompt_tokens,
-            completion_tokens=used.usage.completion_tokens,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
             latency_ms=(time.perf_counter() - self.started) * 1000,
             ttft_ms=None if used.time_to_first_token is None else used.time_to_first_token * 1000,
             compute_seconds=used.compute_seconds,
@@ -219,10 +241,11 @@ class Accounting:
         db = Database(settings.resolved_database_url())
         secret = load_secret(settings.data_dir, _secret_text(settings.secret_key))
         directory = Directory(db, secret) if settings.auth else None
+        redis_url, timeout = settings.redis_url, settings.redis_timeout_seconds
         limiter: RateLimiter = (
-            RedisLimiter(settings.redis_url) if settings.redis_url else InProcessLimiter()
+            RedisLimiter(redis_url, timeout=timeout) if redis_url else InProcessLimiter()
         )
-        slots: Slots = RedisSlots(settings.redis_url) if settings.redis_url else InProcessSlots()
+        slots: Slots = RedisSlots(redis_url, timeout=timeout) if redis_url else InProcessSlots()
         return cls(
             db,
             directory,
@@ -251,6 +274,8 @@ class Accounting:
             self._every(SPOOL_REPLAY_SECONDS, self.settlements.replay, "replay-ledger-spool")
         if self.sweep_every:
             self._every(self.sweep_every, self.settlements.sweep, "sweep-holds")
+        renew_every = self.hold_timeout.total_seconds() / 3
+        self._every(renew_every, self.settlements.renew, "renew-holds")
 
     def _every(self, seconds: float, chore, name: str) -> None:
         async def loop() -> None:
@@ -364,9 +389,12 @@ class Accounting:
                 f"{held.describe()}. Lower max_tokens, or raise the limit.",
                 headers=headers,
             )
+        if isinstance(held, ledger.Hold):
+            self.settlements.track(held)
         tpm = [b for b in buckets if b.key.startswith("tpm:")]
         return Ticket(
-            self, account, request_id, model, endpoint, price, held, tpm, prompt + new, headers,
+            self, account, request_id, model, endpoint, price, held, tpm, Size(prompt, new),
+            headers,
             created_at=now,  # the hold's month and the ledger row's are one reading
         )  # fmt: skip
 
@@ -405,6 +433,7 @@ class Accounting:
 
     def finish(self, ticket: Ticket, used_tokens: int) -> None:
         self.slots.leave(ticket.account.org.id, ticket.request_id)
+        self.settlements.untrack(ticket.request_id)
         unused = max(0, ticket.held_tokens - used_tokens)
         if unused and ticket.token_buckets:
             for bucket in ticket.token_buckets:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from collections.abc import Sequence
@@ -38,13 +39,17 @@ async def create_embeddings(
     texts = request.inputs()
     if any(not text for text in texts):
         raise InvalidRequestError("input must not contain empty strings.", param="input")
-    estimate = sum(len(text) // 3 + 2 for text in texts)  # the model counts exactly below
+    # counted before admission, so the hold is what will be billed (a bound, upstream)
+    lengths = await engine.count(texts)
     ticket = await accounting.admit(
-        account, spec.name, "embeddings", request_id, [Size(estimate, 0)]
+        account, spec.name, "embeddings", request_id, [Size(sum(lengths), 0)]
     )
     started = time.perf_counter()
     try:
-        result = await engine.embed(texts)
+        result = await engine.embed(texts, lengths)
+    except asyncio.CancelledError:  # the client left: nothing was delivered, nothing billed
+        ticket.settle_later(Used(Usage()), "cancelled")
+        raise
     except BaseException:
         ticket.settle_later(Used(Usage()), "error")
         raise

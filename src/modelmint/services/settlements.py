@@ -2,8 +2,9 @@
 
 A settle is shielded from its request's cancellation (a client that goes away, a
 shutdown); if the database fails it, the row goes to the local spool (`billing/spool.py`)
-and is replayed later. Holds whose request never settled at all are swept back into the
-budgets once they expire.
+and is replayed later. The holds of requests still running are renewed (every third of
+the hold timeout), so only the holds of requests that are gone (their replica died, their
+settle was lost) expire and are swept back into the budgets.
 """
 
 from __future__ import annotations
@@ -35,6 +36,21 @@ class Settlements:
         self.hold_timeout = hold_timeout
         self._background = background
         self._pending: dict[str, tuple[ledger.LedgerEntry, ledger.Hold | None]] = {}
+        self._running: set[str] = set()  # request ids whose holds this replica renews
+
+    def track(self, hold: ledger.Hold) -> None:
+        """Keep `hold` from expiring while its request runs."""
+        self._running.add(hold.request_id)
+
+    def untrack(self, request_id: str) -> None:
+        self._running.discard(request_id)
+
+    async def renew(self) -> int:
+        """Push back the expiry of every running request's hold; how many."""
+        if not self._running:
+            return 0
+        until = utcnow() + self.hold_timeout
+        return await self.db.write(ledger.renew, sorted(self._running), until)
 
     async def write(self, entry: ledger.LedgerEntry, hold: ledger.Hold | None) -> None:
         """The ledger row, committed; kept in the spool (durably) if the database fails.

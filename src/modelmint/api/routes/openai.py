@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from modelmint.api.deps import AppState, get_request_id, get_state, require_scope
+from modelmint.api.disconnect import ClientDisconnected, client_closed, unless_disconnected
 from modelmint.api.sse import sse_response
 from modelmint.services.chat import ChatRun, open_chat
 from modelmint.services.completions import CompletionRun, open_completion
@@ -17,6 +19,21 @@ from modelmint.services.schemas import ChatCompletionRequest, CompletionRequest,
 from modelmint.tenancy.directory import Account
 
 router = APIRouter(prefix="/v1", tags=["openai"])
+
+
+async def _answer(
+    opening: Awaitable[ChatRun | CompletionRun], stream: bool, state: AppState, request: Request
+) -> Any:
+    """Open the run (admission, queue) and answer; a client that leaves before its answer
+    is ready stops the work (a stream's own writer notices once it has started)."""
+
+    async def work() -> Any:
+        return await _respond(await opening, stream, state)
+
+    try:
+        return await unless_disconnected(request, work())
+    except ClientDisconnected:
+        return client_closed()
 
 
 async def _respond(run: ChatRun | CompletionRun, stream: bool, state: AppState) -> Any:
@@ -42,35 +59,40 @@ async def _respond(run: ChatRun | CompletionRun, stream: bool, state: AppState) 
 @router.post("/chat/completions", summary="Create a chat completion")
 async def chat_completions(
     body: ChatCompletionRequest,
+    request: Request,
     state: AppState = Depends(get_state),
     account: Account = Depends(require_scope("inference")),
     request_id: str = Depends(get_request_id),
 ) -> Any:
-    run = await open_chat(state.pool, state.accounting, account, body, request_id)
-    return await _respond(run, body.stream, state)
+    opening = open_chat(state.pool, state.accounting, account, body, request_id)
+    return await _answer(opening, body.stream, state, request)
 
 
 @router.post("/completions", summary="Create a text completion")
 async def completions(
     body: CompletionRequest,
+    request: Request,
     state: AppState = Depends(get_state),
     account: Account = Depends(require_scope("inference")),
     request_id: str = Depends(get_request_id),
 ) -> Any:
-    run = await open_completion(state.pool, state.accounting, account, body, request_id)
-    return await _respond(run, body.stream, state)
+    opening = open_completion(state.pool, state.accounting, account, body, request_id)
+    return await _answer(opening, body.stream, state, request)
 
 
 @router.post("/embeddings", summary="Create embeddings")
 async def embeddings(
     body: EmbeddingRequest,
+    request: Request,
     state: AppState = Depends(get_state),
     account: Account = Depends(require_scope("inference")),
     request_id: str = Depends(get_request_id),
 ) -> Any:
-    result, usage, headers = await create_embeddings(
-        state.pool, state.accounting, account, body, request_id
-    )
+    work = create_embeddings(state.pool, state.accounting, account, body, request_id)
+    try:
+        result, usage, headers = await unless_disconnected(request, work)
+    except ClientDisconnected:
+        return client_closed()
     state.metrics.observe_generation(result["model"], usage, None, None)
     return JSONResponse(result, headers=headers)
 

@@ -19,6 +19,7 @@ from modelmint.runtime.admission import AdmissionGate
 from modelmint.runtime.bridge import Channel
 from modelmint.runtime.chat_template import ChatTemplate
 from modelmint.runtime.engine import (
+    CHAT_MODELS_DO_NOT_EMBED,
     Embeddings,
     EngineStats,
     GenerationEvent,
@@ -148,7 +149,8 @@ class TransformersEngine:
                 async for event in events:
                     yield event
 
-    async def embed(self, texts: Seq[str]) -> Embeddings:
-        raise InvalidRequestError(
-            "This is a chat model; use an embedding model with /v1/embeddings.", param="model"
-        )
+    async def count(self, texts: Seq[str]) -> list[int]:
+        raise InvalidRequestError(CHAT_MODELS_DO_NOT_EMBED, param="model")
+
+    async def embed(self, texts: Seq[str], lengths: Seq[int] | None = None) -> Embeddings:
+        raise InvalidRequestError(CHAT_MODELS_DO_NOT_EMBED, param="model")
