@@ -4,18 +4,22 @@
 `count` tokenizes a request's inputs before it is admitted (on a thread of its own, with a
 tokenizer of its own), so the budget holds exactly what will be billed and an input longer
 than the model's sequence limit is refused with the numbers rather than silently
-truncated. Encoding runs on one worker thread so the event loop stays free, in rounds of
-at most ROUND_TOKENS tokens (and BATCH_TEXTS texts). Requests share rounds: a round takes
-texts from the waiting requests in turn, and a request that had texts in a round goes to
-the back of the line, so a large request is cut into rounds that interleave with everyone
-else's, and a small request arriving meanwhile waits for about one round, not for the
-large request to finish. Under concurrent load a round waits up to LINGER_SECONDS to fill;
-past `max_queue` waiting requests, callers get 429.
+truncated. Encoding runs on one worker thread so the event loop stays free, in rounds:
+the waiting requests take turns filling a round (up to BATCH_TEXTS texts and ROUND_TOKENS
+tokens), and a request that had texts in a round goes to the back of the line, so a large
+request is cut into rounds that interleave with everyone else's. A round is encoded in
+short forward passes (shortest texts first), each pass's rows are handed out as soon as it
+is done, and a request that arrives while a round runs ends that round after the current
+pass: the rest goes back to its requests, and the newcomer is in the next round's first
+pass. A small request thus waits for about one pass, not for a large request to finish.
+Under concurrent load a round waits up to LINGER_SECONDS to fill; past `max_queue`
+waiting requests, callers get 429.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
@@ -31,37 +35,42 @@ from modelmint.runtime.engine import Embeddings, EngineStats, GenerationEvent, G
 from modelmint.runtime.sentence_encoder import SentenceEncoder
 
 BATCH_TEXTS = 256
-# ~0.4 s of all-MiniLM-L6-v2 on two cores: long enough that the encoder runs near its
-# full speed, short enough that a small request is not kept waiting behind a large one
-ROUND_TOKENS = 2048
+# a turn of a large request: ~1.5 s of all-MiniLM-L6-v2 on two cores, which other large
+# requests wait for (small ones get in after one forward pass)
+ROUND_TOKENS = 8192
 LINGER_SECONDS = 0.005
+# inputs this short are counted on the event loop: tens of microseconds, less than a
+# hop to the counting thread costs
+INLINE_COUNT_CHARS = 4096
 
 
 @dataclass(eq=False)
 class _Job:
-    """One request's texts, encoded a round at a time into `rows`."""
+    """One request's texts: those not yet in a round (`todo`), and the rows so far."""
 
     texts: list[str]
     lengths: list[int]
     future: asyncio.Future[np.ndarray]
-    rows: np.ndarray | None = None
-    done: int = 0  # texts encoded so far, in order
+    rows: np.ndarray
+    todo: deque[int] = field(init=False)
+    left: int = field(init=False)  # texts not encoded yet
 
-    @property
-    def finished(self) -> bool:
-        return self.done == len(self.texts)
+    def __post_init__(self) -> None:
+        self.todo = deque(range(len(self.texts)))
+        self.left = len(self.texts)
 
 
 @dataclass
 class _Round:
-    """The slices of each job that one encoder call covers."""
+    """Which job's text each position of one encoder call is, and which are done."""
 
-    parts: list[tuple[_Job, int, int]] = field(default_factory=list)
+    items: list[tuple[_Job, int]] = field(default_factory=list)
     tokens: int = 0
+    done: set[int] = field(default_factory=set)
 
     @property
-    def texts(self) -> int:
-        return sum(end - start for _, start, end in self.parts)
+    def jobs(self) -> list[_Job]:
+        return list(dict.fromkeys(job for job, _ in self.items))
 
 
 def too_long(lengths: Sequence[int], limit: int) -> ContextLengthExceededError | None:
@@ -91,6 +100,8 @@ class SentenceTransformersEngine:
         self._counter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-count")
         self._jobs: deque[_Job] = deque()
         self._drainer: asyncio.Task | None = None
+        # set when a request arrives: the round being encoded stops after its current pass
+        self._newcomer = threading.Event()
 
     async def start(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
@@ -131,8 +142,11 @@ class SentenceTransformersEngine:
         """Each input's token count as the model sees it; raises for one too long."""
         if self._encoder is None:
             raise InvalidRequestError("The model is not loaded yet.")
-        loop = asyncio.get_running_loop()
-        lengths = await loop.run_in_executor(self._counter, self._encoder.count_tokens, texts)
+        if sum(map(len, texts)) <= INLINE_COUNT_CHARS:
+            lengths = self._encoder.count_tokens(texts)
+        else:
+            loop = asyncio.get_running_loop()
+            lengths = await loop.run_in_executor(self._counter, self._encoder.count_tokens, texts)
         if (failure := too_long(lengths, self.context_length)) is not None:
             raise failure
         return lengths
@@ -140,14 +154,16 @@ class SentenceTransformersEngine:
     async def embed(self, texts: Sequence[str], lengths: Sequence[int] | None = None) -> Embeddings:
         """One unit-length row per text; `lengths` are the texts' counts from `count`."""
         lengths = list(lengths) if lengths is not None else await self.count(texts)
+        rows = np.empty((len(texts), self.dimensions), dtype=np.float32)
         if not texts:
-            return Embeddings(np.empty((0, self.dimensions), dtype=np.float32), 0)
+            return Embeddings(rows, 0)
         async with self.gate.slot():
             future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
-            self._jobs.append(_Job(list(texts), lengths, future))
+            self._jobs.append(_Job(list(texts), lengths, future, rows))
+            self._newcomer.set()  # a round under way ends after its current pass
             if self._drainer is None or self._drainer.done():
                 self._drainer = asyncio.create_task(self._drain(), name="embeddings-batcher")
-            rows = await future
+            await future
         return Embeddings(rows, sum(lengths))
 
     async def _drain(self) -> None:
@@ -157,56 +173,80 @@ class SentenceTransformersEngine:
             if concurrent:
                 await self._linger()
             work = self._next_round()
-            if not work.parts:
+            if not work.items:
                 continue
-            texts = [t for job, start, end in work.parts for t in job.texts[start:end]]
-            lengths = [n for job, start, end in work.parts for n in job.lengths[start:end]]
+            self._newcomer.clear()
             try:
-                rows = await loop.run_in_executor(self._executor, self._encode, texts, lengths)
+                await loop.run_in_executor(self._executor, self._encode, work, loop)
             except Exception as exc:  # the round failed: each of its callers hears of it
                 self._fail(work, exc)
-            else:
-                self._deliver(work, rows)
-            concurrent = len(work.parts) > 1 or bool(self._jobs)
+            self._put_back(work)
+            concurrent = len(work.jobs) > 1 or bool(self._jobs)
 
     def _next_round(self) -> _Round:
         """Texts from the waiting jobs in turn, up to the round's budget; the jobs that
-        took part (and are not finished) go to the back of the line."""
+        took part go to the back of the line."""
         work = _Round()
         for job in list(self._jobs):
             if job.future.done():  # its caller went away
                 self._jobs.remove(job)
                 continue
-            end = job.done
-            while end < len(job.texts) and work.texts + (end - job.done) < BATCH_TEXTS:
-                if work.tokens + job.lengths[end] > ROUND_TOKENS and (work.parts or end > job.done):
+            taken = 0
+            while job.todo and len(work.items) < BATCH_TEXTS:
+                length = job.lengths[job.todo[0]]
+                if work.tokens + length > ROUND_TOKENS and work.items:
                     break
-                work.tokens += job.lengths[end]
-                end += 1
-            if end == job.done:
+                work.items.append((job, job.todo.popleft()))
+                work.tokens += length
+                taken += 1
+            if not taken:
                 break
-            work.parts.append((job, job.done, end))
-        for job, _, _ in work.parts:
+        for job in work.jobs:
             self._jobs.remove(job)
             self._jobs.append(job)
         return work
 
-    def _deliver(self, work: _Round, rows: np.ndarray) -> None:
-        offset = 0
-        for job, start, end in work.parts:
-            if job.rows is None:
-                job.rows = np.empty((len(job.texts), rows.shape[1]), dtype=np.float32)
-            job.rows[start:end] = rows[offset : offset + end - start]
-            offset += end - start
-            job.done = end
-            if job.finished:
+    def _encode(self, work: _Round, loop: asyncio.AbstractEventLoop) -> None:
+        """On the worker thread: each forward pass's rows go to the loop as they come.
+        A newcomer ends the round early, but only once every job in it has had rows:
+        short texts come first, so a large request's long texts would otherwise never
+        be reached while small requests keep arriving."""
+        assert self._encoder is not None
+        texts = [job.texts[i] for job, i in work.items]
+        lengths = [job.lengths[i] for job, i in work.items]
+        waiting = set(work.jobs)  # jobs without a row from this round yet
+        passes = self._encoder.encode_batches(texts, lengths)
+        try:
+            for positions, vectors in passes:
+                loop.call_soon_threadsafe(self._deliver, work, positions, vectors)
+                waiting.difference_update(work.items[p][0] for p in positions)
+                if not waiting and self._newcomer.is_set():
+                    return
+        finally:
+            passes.close()  # on this thread, not whenever it is collected
+
+    def _deliver(self, work: _Round, positions: list[int], vectors: np.ndarray) -> None:
+        for position, vector in zip(positions, vectors, strict=True):
+            job, index = work.items[position]
+            job.rows[index] = vector
+            job.left -= 1
+            work.done.add(position)
+            if job.left == 0:
                 self._jobs.remove(job)
                 if not job.future.done():
                     job.future.set_result(job.rows)
 
+    def _put_back(self, work: _Round) -> None:
+        """Texts of a round ended early go back to the front of their jobs' `todo`."""
+        for position in reversed(range(len(work.items))):
+            job, index = work.items[position]
+            if position not in work.done and not job.future.done():
+                job.todo.appendleft(index)
+
     def _fail(self, work: _Round, exc: Exception) -> None:
-        for job, _, _ in work.parts:
-            self._jobs.remove(job)
+        for job in work.jobs:
+            if job in self._jobs:
+                self._jobs.remove(job)
             if not job.future.done():
                 job.future.set_exception(exc)
 
@@ -217,11 +257,6 @@ class SentenceTransformersEngine:
         more than a small one."""
         deadline = time.perf_counter() + LINGER_SECONDS
         while time.perf_counter() < deadline:
-            waiting = sum(len(job.texts) - job.done for job in self._jobs)
-            if waiting >= BATCH_TEXTS // 4:
+            if sum(len(job.todo) for job in self._jobs) >= BATCH_TEXTS // 4:
                 return
             await asyncio.sleep(0.001)
-
-    def _encode(self, texts: list[str], lengths: list[int]) -> np.ndarray:
-        assert self._encoder is not None
-        return self._encoder.encode(texts, lengths)
