@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 
-from modelmint.privacy.joined import Piece, crossing
+from modelmint.privacy.joined import Piece, Thread, crossing
 from modelmint.privacy.placeholders import Placeholders
 from modelmint.privacy.policy import PrivacyPolicy
-from modelmint.services.privacy import RequestPrivacy, threads
+from modelmint.services.privacy import NUMBERS, RequestPrivacy, threads
 
 PHONE = "13812345678"
 CARD = "4111111111111111"
@@ -24,13 +24,13 @@ def test_a_phone_number_split_between_prompt_and_completion():
         Piece(0, 24, 30, "PHONE", PHONE),
         Piece(1, 0, 5, "PHONE", PHONE),
     ]
-    redacted = Placeholders().redact_parts(parts, [[0, 1]])
+    redacted = Placeholders().redact_parts(parts, [Thread([0, 1])])
     assert redacted == ["Customer: Zhang. Phone: <PHONE_1>", "<PHONE_1>, call after six"]
 
 
 def test_a_card_number_split_in_two_halves():
     placeholders = Placeholders()
-    assert placeholders.redact_parts(["41111111", "11111111"], [[0, 1]]) == [
+    assert placeholders.redact_parts(["41111111", "11111111"], [Thread([0, 1])]) == [
         "<CARD_1>",
         "<CARD_1>",
     ]
@@ -39,20 +39,20 @@ def test_a_card_number_split_in_two_halves():
 
 def test_a_value_across_three_parts_and_disguised_ones():
     parts = ["tel 138", "1234", "5678 ok"]
-    assert Placeholders().redact_parts(parts, [[0, 1, 2]]) == [
+    assert Placeholders().redact_parts(parts, [Thread([0, 1, 2])]) == [
         "tel <PHONE_1>",
         "<PHONE_1>",
         "<PHONE_1> ok",
     ]
     wide = ["电话１３８\u200b１２３４", "５６７８。"]
-    assert Placeholders().redact_parts(wide, [[0, 1]]) == ["电话<PHONE_1>", "<PHONE_1>。"]
+    assert Placeholders().redact_parts(wide, [Thread([0, 1])]) == ["电话<PHONE_1>", "<PHONE_1>。"]
 
 
 def test_values_inside_one_part_are_found_as_before():
     # read as one text, "4111" + "4111..." would be 20 digits: the part alone is checked too
     parts = ["my card 4111", f"{CARD} ok", f"mail me: a@b.cn, {PHONE}"]
     assert crossing(parts) == []
-    assert Placeholders().redact_parts(parts, [[0, 1, 2]]) == [
+    assert Placeholders().redact_parts(parts, [Thread([0, 1, 2])]) == [
         "my card 4111",
         "<CARD_1> ok",
         "mail me: <EMAIL_1>, <PHONE_1>",
@@ -64,12 +64,12 @@ def test_values_inside_one_part_are_found_as_before():
 def test_parts_not_in_a_thread_are_not_joined():
     parts = ["Phone: 138123", "45678"]
     assert Placeholders().redact_parts(parts) == parts
-    assert Placeholders().redact_parts(parts, [[1], [0]]) == parts
+    assert Placeholders().redact_parts(parts, [Thread([1]), Thread([0])]) == parts
 
 
 def test_long_parts_are_read_around_the_join_only():
     parts = ["x " * 2000 + "Phone: 138123", "45678" + " y" * 2000]
-    redacted = Placeholders().redact_parts(parts, [[0, 1]])
+    redacted = Placeholders().redact_parts(parts, [Thread([0, 1])])
     assert redacted[0].endswith("Phone: <PHONE_1>") and redacted[1].startswith("<PHONE_1> y")
     # a window's edge cutting a digit run does not make a value of its end: read from the
     # window's first character, "4111111111111111" would pass, but the number is 17 digits
@@ -131,11 +131,13 @@ def test_threads_of_a_chat_and_of_completions():
         ("response", "0"),
         ("response", "1"),
     ]
-    assert threads(paths, {"n": 2}) == [[2, 4, 6], [2, 4, 7]]
+    assert threads(paths, {"n": 2}) == [Thread([2, 4, 6], NUMBERS), Thread([2, 4, 7], NUMBERS)]
     paths = [("request", "prompt", 0), ("request", "prompt", 1), ("response", "0")]
     paths += [("response", "1"), ("response", "2"), ("response", "3")]
-    assert threads(paths, {"n": 2}) == [[0, 2], [0, 3], [1, 4], [1, 5]]
-    assert threads([("request", "prompt"), ("response", "0")], {}) == [[0, 1]]
+    assert threads(paths, {"n": 2}) == [
+        Thread([0, 2]), Thread([0, 3]), Thread([1, 4]), Thread([1, 5])
+    ]
+    assert threads([("request", "prompt"), ("response", "0")], {}) == [Thread([0, 1])]
     assert threads([("request", "prompt")], {"n": 1}) == []
 
 
@@ -145,3 +147,14 @@ def test_bodies_are_kept_whole_when_the_mode_does_not_redact():
         request_text, response_text = storing(mode).stored_bodies(request, {"0": PHONE})
         assert json.loads(request_text) == request and json.loads(response_text) == {"0": PHONE}
     assert storing().stored({"note": f"call {PHONE}\n"}) == '{"note": "call <PHONE_1>\\n"}'
+
+
+def test_a_chat_answer_is_not_glued_onto_the_last_message():
+    """`…mail zhang.wei@example.cn` then an answer `Call me…` is not an address
+    `zhang.wei@example.cnCall`: the template separates the messages."""
+    request = {"messages": [{"role": "user", "content": "mail zhang.wei@example.cn"}]}
+    request_text, response_text = storing("redact_storage").stored_bodies(
+        request, {"0": "Call me at 13812345678"}
+    )
+    assert json.loads(request_text)["messages"][0]["content"] == "mail <EMAIL_1>"
+    assert json.loads(response_text) == {"0": "Call me at <PHONE_1>"}

@@ -32,13 +32,26 @@ class Piece:
     value: str  # the whole entity, across the join
 
 
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """Indices of parts that continue one another, in order, and which kinds of value may
+    cross a join between them (None: any). A completion goes straight on from its prompt,
+    so anything may; a chat's messages are separated by the template, so only numbers
+    split between them are taken as one (`138123` then `45678`), not words glued across
+    (`…mail zhang.wei@example.cn` then `Call me…` is no address `example.cnCall`)."""
+
+    parts: Sequence[int]
+    types: frozenset[str] | None = None
+
+
 def crossing(
     parts: Sequence[str],
     reach: int = REACH,
     find: Callable[[str], list[Entity]] | None = None,
+    types: frozenset[str] | None = None,
 ) -> list[Piece]:
-    """The pieces of every entity of `"".join(parts)` that crosses a join. `find` is the
-    detector (a caching one when many threads share their windows)."""
+    """The pieces of every entity of `"".join(parts)` (of `types`, if given) that crosses
+    a join. `find` is the detector (a caching one when many threads share their windows)."""
     find = find or detect
     joined = "".join(parts)
     bounds, end = [], 0
@@ -46,12 +59,13 @@ def crossing(
         bounds.append((end, end + len(part)))
         end += len(part)
     found: set[tuple[int, int, str]] = set()
-    for join in sorted({stop for _, stop in bounds if 0 < stop < len(joined)}):
+    for join in sorted({stop for _, stop in bounds[:-1]}):
         low, high = max(0, join - reach), min(len(joined), join + reach)
         for entity in find(joined[low:high]):
             start, stop = entity.start + low, entity.end + low
             cut = (start == low and low > 0) or (stop == high and high < len(joined))
-            if start < join < stop and not cut:  # a window's edge may cut a longer one
+            wanted = types is None or entity.type in types
+            if start < join < stop and wanted and not cut:  # an edge may cut a longer one
                 found.add((start, stop, entity.type))
     pieces = []
     for start, stop, kind in sorted(found):

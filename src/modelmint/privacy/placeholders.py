@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 
 from modelmint.privacy.detect import detect
 from modelmint.privacy.entities import TYPES, Entity
-from modelmint.privacy.joined import crossing
+from modelmint.privacy.joined import Thread, crossing
 
 TAG_RE = re.compile(r"<(" + "|".join(TYPES) + r")_(\d{1,4})>")
 LONGEST_TAG = max(len(t) for t in TYPES) + 7  # "<" + TYPE + "_" + 4 digits + ">"
@@ -47,9 +47,7 @@ class Placeholders:
     def redact(self, text: str) -> str:
         return self._replace(text, [_mark(e) for e in detect(text)])
 
-    def redact_parts(
-        self, parts: Sequence[str], threads: Iterable[Sequence[int]] = ()
-    ) -> list[str]:
+    def redact_parts(self, parts: Sequence[str], threads: Iterable[Thread] = ()) -> list[str]:
         """Each part redacted. A thread lists (in order) the indices of parts that
         continue one another; a value crossing a join between them is replaced in each
         part that holds a piece of it."""
@@ -62,8 +60,10 @@ class Placeholders:
             return seen[window]
 
         for thread in threads:
-            for piece in crossing([parts[i] for i in thread], find=find):
-                marks[thread[piece.part]].append((piece.start, piece.end, piece.type, piece.value))
+            texts = [parts[i] for i in thread.parts]
+            for piece in crossing(texts, find=find, types=thread.types):
+                at = thread.parts[piece.part]
+                marks[at].append((piece.start, piece.end, piece.type, piece.value))
         return [self._replace(part, _merged(m)) for part, m in zip(parts, marks, strict=True)]
 
     def _replace(self, text: str, marks: list[Mark]) -> str:

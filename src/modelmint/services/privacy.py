@@ -18,6 +18,8 @@ from typing import Any
 
 from modelmint.core.errors import InvalidRequestError, ModelmintError, UnsupportedParameterError
 from modelmint.privacy.detect import detect
+from modelmint.privacy.entities import CARD, CN_ID, PHONE
+from modelmint.privacy.joined import Thread
 from modelmint.privacy.placeholders import Placeholders, Restorer
 from modelmint.privacy.policy import PrivacyPolicy
 from modelmint.runtime.engine import GenerationRequest
@@ -26,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 Where = tuple[str | int, ...]  # the keys and indices that lead to a string in a body
 
+
+# what may be split between a chat's messages and still be one value
+NUMBERS = frozenset({PHONE, CN_ID, CARD})
 
 class PrivacyCheckError(ModelmintError):
     status = 503
@@ -124,10 +129,11 @@ def _rebuilt(value: Any, fn: Callable[[str], str]) -> Any:
     return value
 
 
-def threads(paths: list[Where], request: Any) -> list[list[int]]:
+def threads(paths: list[Where], request: Any) -> list[Thread]:
     """Which stored strings (by index in `paths`) continue one another, in order: for each
-    answer, the conversation's texts (every message's content or text parts) or its
-    prompt (a completion's choice i answers prompt i // n), then the answer."""
+    answer, the conversation's texts (every message's content or text parts; only
+    numbers may cross between them) or its prompt (a completion's choice i answers prompt
+    i // n), then the answer."""
     conversation: list[int] = []
     prompts: dict[int, list[int]] = {}
     answers: list[tuple[int, int]] = []
@@ -141,11 +147,12 @@ def threads(paths: list[Where], request: Any) -> list[list[int]]:
             answers.append((int(rest[0]), index))
     per_prompt = request.get("n", 1) if isinstance(request, dict) else 1
     per_prompt = per_prompt if isinstance(per_prompt, int) and per_prompt > 0 else 1
+    types = NUMBERS if conversation else None
     found = [
-        [*(conversation or prompts.get(choice // per_prompt, [])), index]
+        Thread([*(conversation or prompts.get(choice // per_prompt, [])), index], types)
         for choice, index in answers
     ]
-    return found or ([conversation] if conversation else [])
+    return found or ([Thread(conversation, types)] if conversation else [])
 
 
 def _texts(request: GenerationRequest) -> list[str]:
