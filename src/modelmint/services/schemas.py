@@ -6,6 +6,7 @@ modelmint does not implement are refused by name with what to do instead.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -31,7 +32,7 @@ class StrictModel(BaseModel):
                     raise UnsupportedParameterError(
                         f"The parameter {name!r} is not supported: {why}", param=name
                     )
-            where = _lone_surrogate(data)
+            where = _lone_surrogate(data) if not _encodes_as_json(data) else None
             if where is not None:
                 raise InvalidRequestError(
                     f"Invalid value for {where!r}: the text holds an unpaired UTF-16 "
@@ -39,6 +40,17 @@ class StrictModel(BaseModel):
                     param=where,
                 )
         return data
+
+
+def _encodes_as_json(data: Any) -> bool:
+    """Whether the body is valid UTF-8 as a whole: one C-speed pass, so that only a body
+    holding a lone surrogate is walked in Python to name where (a 2 MB schema of 200k
+    enum values took 150 ms to walk, on the event loop)."""
+    try:
+        json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _lone_surrogate(value: Any, path: str = "") -> str | None:
