@@ -28,7 +28,7 @@ def limiter(clock) -> InProcessLimiter:
 
 
 async def test_a_bucket_starts_full_and_empties(limiter):
-    rpm = Bucket("rpm:org_a", 3, 1)
+    rpm = Bucket("rpm", "org_a", 3, 1)
     states = [(await limiter.take([rpm])) for _ in range(4)]
     assert [d.allowed for d in states] == [True, True, True, False]
     assert [d.states[0].remaining for d in states[:3]] == [2, 1, 0]
@@ -38,50 +38,50 @@ async def test_a_bucket_starts_full_and_empties(limiter):
 
 
 async def test_refill_is_linear_and_capped(limiter, clock):
-    rpm = Bucket("rpm:org_a", 60, 60)
+    rpm = Bucket("rpm", "org_a", 60, 60)
     assert (await limiter.take([rpm])).allowed
     clock.now += 10  # one per second
-    assert not (await limiter.take([Bucket("rpm:org_a", 60, 11)])).allowed
-    decision = await limiter.take([Bucket("rpm:org_a", 60, 10)])
+    assert not (await limiter.take([Bucket("rpm", "org_a", 60, 11)])).allowed
+    decision = await limiter.take([Bucket("rpm", "org_a", 60, 10)])
     assert decision.allowed and decision.states[0].remaining == 0
     clock.now += 3600  # never more than full
-    decision = await limiter.take([Bucket("rpm:org_a", 60, 1)])
+    decision = await limiter.take([Bucket("rpm", "org_a", 60, 1)])
     assert decision.states[0].remaining == 59
     assert decision.states[0].reset_seconds == pytest.approx(1.0)
 
 
 async def test_take_is_all_or_nothing_across_buckets(limiter):
-    org = Bucket("tpm:org_a", 100, 60)
-    key = Bucket("tpm:key_a", 50, 60)  # too much for the key's bucket
+    org = Bucket("tpm", "org_a", 100, 60)
+    key = Bucket("tpm", "key_a", 50, 60)  # too much for the key's bucket
     refused = await limiter.take([org, key])
     assert not refused.allowed and refused.blocked == key
     # the org's bucket was not touched by the refused request
-    allowed = await limiter.take([Bucket("tpm:org_a", 100, 100)])
+    allowed = await limiter.take([Bucket("tpm", "org_a", 100, 100)])
     assert allowed.allowed and allowed.states[0].remaining == 0
 
 
 async def test_a_request_bigger_than_the_limit_waits_for_a_full_bucket(limiter):
-    decision = await limiter.take([Bucket("tpm:org_a", 100, 500)])
+    decision = await limiter.take([Bucket("tpm", "org_a", 100, 500)])
     assert not decision.allowed
     assert decision.retry_after == pytest.approx(0.0)  # full already: it can never pass
 
 
 async def test_give_back_is_capped_at_the_limit(limiter, clock):
-    tpm = Bucket("tpm:org_a", 100, 80)
+    tpm = Bucket("tpm", "org_a", 100, 80)
     await limiter.take([tpm])
     await limiter.give_back(tpm, 50)
-    assert (await limiter.take([Bucket("tpm:org_a", 100, 0)])).states[0].remaining == 70
+    assert (await limiter.take([Bucket("tpm", "org_a", 100, 0)])).states[0].remaining == 70
     await limiter.give_back(tpm, 1000)
-    assert (await limiter.take([Bucket("tpm:org_a", 100, 0)])).states[0].remaining == 100
+    assert (await limiter.take([Bucket("tpm", "org_a", 100, 0)])).states[0].remaining == 100
     await limiter.give_back(tpm, 0)
     await limiter.give_back(tpm, -5)
-    assert (await limiter.take([Bucket("tpm:org_a", 100, 0)])).states[0].remaining == 100
+    assert (await limiter.take([Bucket("tpm", "org_a", 100, 0)])).states[0].remaining == 100
 
 
 async def test_buckets_are_independent_by_key(limiter):
-    assert (await limiter.take([Bucket("rpm:org_a", 1, 1)])).allowed
-    assert (await limiter.take([Bucket("rpm:org_b", 1, 1)])).allowed
-    assert not (await limiter.take([Bucket("rpm:org_a", 1, 1)])).allowed
+    assert (await limiter.take([Bucket("rpm", "org_a", 1, 1)])).allowed
+    assert (await limiter.take([Bucket("rpm", "org_b", 1, 1)])).allowed
+    assert not (await limiter.take([Bucket("rpm", "org_a", 1, 1)])).allowed
 
 
 @pytest.mark.parametrize(
@@ -109,13 +109,13 @@ async def test_redis_buckets_match_the_in_process_ones():
     flush_redis(REDIS_URL)
     limiter = RedisLimiter(REDIS_URL, prefix="modelmint-test:rl:")
     try:
-        org, key = Bucket("tpm:org_r", 100, 60), Bucket("tpm:key_r", 50, 60)
+        org, key = Bucket("tpm", "org_r", 100, 60), Bucket("tpm", "key_r", 50, 60)
         refused = await limiter.take([org, key])
         assert not refused.allowed and refused.blocked == key
-        decision = await limiter.take([Bucket("tpm:org_r", 100, 60)])
+        decision = await limiter.take([Bucket("tpm", "org_r", 100, 60)])
         assert decision.allowed and decision.states[0].remaining == 40
-        assert not (await limiter.take([Bucket("tpm:org_r", 100, 60)])).allowed
+        assert not (await limiter.take([Bucket("tpm", "org_r", 100, 60)])).allowed
         await limiter.give_back(org, 1000)
-        assert (await limiter.take([Bucket("tpm:org_r", 100, 100)])).allowed
+        assert (await limiter.take([Bucket("tpm", "org_r", 100, 100)])).allowed
     finally:
         await limiter.close()

@@ -53,7 +53,7 @@ async def test_a_hung_redis_fails_a_take_within_the_timeout():
         limiter = RedisLimiter(url, timeout=0.3)
         started = time.monotonic()
         with pytest.raises(RedisTimeoutError):
-            await limiter.take([Bucket("rpm:org_x", 10, 1)])
+            await limiter.take([Bucket("rpm", "org_x", 10, 1)])
         assert time.monotonic() - started < 1.5
         await asyncio.wait_for(limiter.close(), 2)
 

@@ -12,16 +12,30 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 WINDOW = 60.0
 
 
 @dataclass(frozen=True, slots=True)
 class Bucket:
-    key: str  # e.g. "rpm:org_…" or "tpm:key_…"
+    kind: Literal["rpm", "tpm"]  # requests or tokens per minute
+    owner: str  # an org id or a key id
     limit: int
     amount: int
+
+    @property
+    def key(self) -> str:
+        """Where the bucket's level is kept, e.g. `tpm:key_…`."""
+        return f"{self.kind}:{self.owner}"
+
+    @property
+    def counts_tokens(self) -> bool:
+        return self.kind == "tpm"
+
+    @property
+    def owner_kind(self) -> str:
+        return "API key" if self.owner.startswith("key_") else "organization"
 
 
 @dataclass(frozen=True, slots=True)

@@ -391,7 +391,7 @@ class Accounting:
             )
         if isinstance(held, ledger.Hold):
             self.settlements.track(held)
-        tpm = [b for b in buckets if b.key.startswith("tpm:")]
+        tpm = [b for b in buckets if b.counts_tokens]
         return Ticket(
             self, account, request_id, model, endpoint, price, held, tpm, Size(prompt, new),
             headers,
@@ -421,14 +421,14 @@ class Accounting:
 
     def _give_back_later(self, buckets: list[Bucket], tokens: int) -> None:
         """`_give_back` for a request that fails or is cancelled on its way in."""
-        if any(b.key.startswith("tpm:") for b in buckets):
+        if any(b.counts_tokens for b in buckets):
             self._background.spawn(self._give_back(buckets, tokens), "giving tokens back")
 
     async def _give_back(self, buckets: list[Bucket], tokens: int) -> None:
         """Tokens of a refused request go back; the request itself still counts, so a
         caller over budget cannot hammer the server."""
         for bucket in buckets:
-            if bucket.key.startswith("tpm:"):
+            if bucket.counts_tokens:
                 await self.limiter.give_back(bucket, tokens)
 
     def finish(self, ticket: Ticket, used_tokens: int) -> None:
@@ -472,21 +472,21 @@ def _buckets(account: Account, tokens: int) -> list[Bucket]:
     if account.plan is not None:
         org = account.org.id
         buckets += [
-            Bucket(f"rpm:{org}", account.plan.rpm, 1),
-            Bucket(f"tpm:{org}", account.plan.tpm, tokens),
+            Bucket("rpm", org, account.plan.rpm, 1),
+            Bucket("tpm", org, account.plan.tpm, tokens),
         ]
     key = account.key
     if key is not None and key.rpm:
-        buckets.append(Bucket(f"rpm:{key.id}", key.rpm, 1))
+        buckets.append(Bucket("rpm", key.id, key.rpm, 1))
     if key is not None and key.tpm:
-        buckets.append(Bucket(f"tpm:{key.id}", key.tpm, tokens))
+        buckets.append(Bucket("tpm", key.id, key.tpm, tokens))
     return buckets
 
 
 def _headers(decision: Decision) -> dict[str, str]:
     headers: dict[str, str] = {}
-    for kind, name in (("rpm:", "requests"), ("tpm:", "tokens")):
-        states = [s for s in decision.states if s.bucket.key.startswith(kind)]
+    for kind, name in (("rpm", "requests"), ("tpm", "tokens")):
+        states = [s for s in decision.states if s.bucket.kind == kind]
         if not states:
             continue
         tightest = min(states, key=lambda s: s.remaining)
@@ -499,8 +499,8 @@ def _headers(decision: Decision) -> dict[str, str]:
 def _rate_limited(decision: Decision, headers: dict[str, str]) -> RateLimitError:
     blocked = decision.blocked
     assert blocked is not None
-    what = "requests" if blocked.key.startswith("rpm:") else "tokens"
-    owner = "API key" if blocked.key.split(":", 1)[1].startswith("key_") else "organization"
+    what = "tokens" if blocked.counts_tokens else "requests"
+    owner = blocked.owner_kind
     retry = max(1, int(decision.retry_after + 0.999))
     if what == "tokens" and blocked.amount > blocked.limit:
         message = (

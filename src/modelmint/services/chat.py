@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from modelmint.core.errors import PermissionDeniedError
-from modelmint.core.types import Principal, Usage
+from modelmint.core.types import Usage
 from modelmint.runtime.engine import Finished, GenerationRequest, TextDelta, TokenLogprob
 from modelmint.runtime.pool import ModelPool
 from modelmint.runtime.registry import ModelSpec
+from modelmint.services.access import check_model_allowed
 from modelmint.services.accounting import Accounting
 from modelmint.services.generation import (
     Choice,
@@ -26,15 +26,6 @@ from modelmint.services.generation import (
 from modelmint.services.ids import object_id
 from modelmint.services.schemas import ChatCompletionRequest
 from modelmint.tenancy.directory import Account
-
-
-def check_model_allowed(principal: Principal, spec: ModelSpec) -> None:
-    if principal.allowed_models is not None and spec.name not in principal.allowed_models:
-        raise PermissionDeniedError(
-            f"This API key may not use the model {spec.name!r}.",
-            param="model",
-            code="model_not_allowed",
-        )
 
 
 def chat_logprobs(entries: list[TokenLogprob] | None) -> dict[str, Any] | None:

@@ -13,8 +13,8 @@ from modelmint.core.errors import UnsupportedParameterError
 from modelmint.core.types import Usage
 from modelmint.runtime.engine import Finished, GenerationRequest, TextDelta, TokenLogprob
 from modelmint.runtime.pool import ModelPool
+from modelmint.services.access import check_model_allowed
 from modelmint.services.accounting import Accounting
-from modelmint.services.chat import check_model_allowed
 from modelmint.services.generation import (
     Choice,
     GenerationRun,

@@ -13,8 +13,8 @@ import numpy as np
 from modelmint.core.errors import InvalidRequestError
 from modelmint.core.types import Usage
 from modelmint.runtime.pool import ModelPool
+from modelmint.services.access import check_model_allowed
 from modelmint.services.accounting import Accounting, Size, Used
-from modelmint.services.chat import check_model_allowed
 from modelmint.services.schemas import EmbeddingRequest
 from modelmint.tenancy.directory import Account
 

@@ -1,1 +1,0 @@
-"""Training: datasets, jobs, recipes, evaluation, quantization and export."""
