@@ -29,9 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from modelmint.core.errors import ContextLengthExceededError, InvalidRequestError
+from modelmint.core.errors import InvalidRequestError
 from modelmint.runtime.admission import AdmissionGate
 from modelmint.runtime.engine import Embeddings, EngineStats, GenerationEvent, GenerationRequest
+from modelmint.runtime.limits import check_inputs_fit
 from modelmint.runtime.sentence_encoder import SentenceEncoder
 
 BATCH_TEXTS = 256
@@ -71,18 +72,6 @@ class _Round:
     @property
     def jobs(self) -> list[_Job]:
         return list(dict.fromkeys(job for job, _ in self.items))
-
-
-def too_long(lengths: Sequence[int], limit: int) -> ContextLengthExceededError | None:
-    """The error for the first input over `limit` tokens, or None."""
-    index = next((i for i, n in enumerate(lengths) if n > limit), None)
-    if index is None:
-        return None
-    return ContextLengthExceededError(
-        f"Input {index} has {lengths[index]} tokens; this model accepts at most "
-        f"{limit}. Split the text into smaller pieces.",
-        param="input",
-    )
 
 
 class SentenceTransformersEngine:
@@ -147,8 +136,7 @@ class SentenceTransformersEngine:
         else:
             loop = asyncio.get_running_loop()
             lengths = await loop.run_in_executor(self._counter, self._encoder.count_tokens, texts)
-        if (failure := too_long(lengths, self.context_length)) is not None:
-            raise failure
+        check_inputs_fit(lengths, self.context_length)
         return lengths
 
     async def embed(self, texts: Sequence[str], lengths: Sequence[int] | None = None) -> Embeddings:

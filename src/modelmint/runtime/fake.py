@@ -23,6 +23,7 @@ from modelmint.runtime.engine import (
     TextDelta,
     TokenLogprob,
 )
+from modelmint.runtime.limits import check_inputs_fit
 from modelmint.runtime.stops import StopMatcher
 
 
@@ -118,13 +119,7 @@ class FakeEngine:
 
     async def count(self, texts: Sequence[str]) -> list[int]:
         lengths = [self.count_tokens(text) for text in texts]
-        index = next((i for i, n in enumerate(lengths) if n > self.context_length), None)
-        if index is not None:
-            raise ContextLengthExceededError(
-                f"Input {index} has {lengths[index]} tokens; this model accepts at most "
-                f"{self.context_length}.",
-                param="input",
-            )
+        check_inputs_fit(lengths, self.context_length)
         return lengths
 
     async def embed(self, texts: Sequence[str], lengths: Sequence[int] | None = None) -> Embeddings:

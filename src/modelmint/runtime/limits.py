@@ -1,6 +1,9 @@
-"""How many new tokens a request may have: what the context leaves after the prompt."""
+"""What fits a model: how many new tokens a request may have (what the context leaves after
+the prompt), and whether every embeddings input fits its sequence limit."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from modelmint.core.errors import ContextLengthExceededError
 
@@ -19,3 +22,14 @@ def max_new_tokens(context_length: int, prompt_tokens: int, asked: int | None) -
             param="max_tokens" if asked is not None else "messages",
         )
     return asked
+
+
+def check_inputs_fit(lengths: Sequence[int], limit: int) -> None:
+    """Refuse, naming the first, an input over `limit` tokens (never truncated silently)."""
+    index = next((i for i, n in enumerate(lengths) if n > limit), None)
+    if index is not None:
+        raise ContextLengthExceededError(
+            f"Input {index} has {lengths[index]} tokens; this model accepts at most "
+            f"{limit}. Split the text into smaller pieces.",
+            param="input",
+        )
