@@ -20,7 +20,7 @@ from modelmint.api import create_app
 from modelmint.core.settings import Settings
 from modelmint.runtime.pool import ModelPool
 from modelmint.services import admin
-from modelmint.services.accounting import Accounting
+from modelmint.services.platform import Platform
 from modelmint.store.tables import metadata, usage_counters, usage_ledger
 from modelmint.tenancy import revisions
 from tests.helpers import fake_pool
@@ -77,10 +77,10 @@ def business_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 @dataclass
 class Business:
-    """A running app, its accounting, and an admin client that raises on errors."""
+    """A running app, its platform, and an admin client that raises on errors."""
 
     app: Any
-    accounting: Accounting
+    platform: Platform
     admin_key: str
     http: httpx.AsyncClient
 
@@ -108,14 +108,14 @@ class Business:
 
     async def caught_up(self) -> None:
         """Wait until this replica has seen the latest tenancy change (prices included)."""
-        await caught_up(self.accounting)
+        await caught_up(self.platform)
 
 
-async def caught_up(accounting: Accounting, timeout: float = 5.0) -> None:
-    latest = await accounting.db.read(revisions.current)
+async def caught_up(platform: Platform, timeout: float = 5.0) -> None:
+    latest = await platform.infra.db.read(revisions.current)
     deadline = time.monotonic() + timeout
-    assert accounting.directory is not None
-    while accounting.directory.revision < latest:
+    assert platform.infra.directory is not None
+    while platform.infra.directory.revision < latest:
         assert time.monotonic() < deadline, "the directory did not see the latest revision"
         await asyncio.sleep(0.02)
 
@@ -125,9 +125,9 @@ async def running(settings: Settings, pool: ModelPool | None = None) -> AsyncIte
     """An authenticated app (lifespan started) with an admin key and an admin client."""
     app = create_app(settings, pool=pool or fake_pool())
     async with app.router.lifespan_context(app):
-        accounting = app.state.modelmint.accounting
-        made = await accounting.db.write(admin.init_admin, accounting.secret, True)
-        business = Business(app, accounting, made["key"], None)  # type: ignore[arg-type]
+        platform = app.state.modelmint.platform
+        made = await platform.infra.db.write(admin.init_admin, platform.infra.secret, True)
+        business = Business(app, platform, made["key"], None)  # type: ignore[arg-type]
         async with business.client(made["key"]) as http:
             business.http = http
             yield business

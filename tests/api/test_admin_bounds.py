@@ -92,7 +92,7 @@ async def row_counts(business: Business) -> dict[str, int]:
             for table in WRITTEN
         }
 
-    return await business.accounting.db.read(count)
+    return await business.platform.infra.db.read(count)
 
 
 async def send(business: Business, method: str, path: str, body: Any) -> httpx.Response:
@@ -344,7 +344,7 @@ async def test_a_request_at_the_top_price_and_budget_settles_exactly(admin):
         token_limit=bounds.MAX_TOKENS_PER_MONTH,
     )
     key = await admin.key(org["id"], spend_limit=str(bounds.MAX_USD_PER_MONTH))
-    await caught_up(admin.accounting)
+    await caught_up(admin.platform)
     async with admin.client(key["key"]) as client:
         response = await client.post("/v1/chat/completions", json=chat(3, 5))
     assert response.status_code == 200, response.text
@@ -354,7 +354,7 @@ async def test_a_request_at_the_top_price_and_budget_settles_exactly(admin):
         query = select(usage_ledger.c.price_nanos).where(usage_ledger.c.org_id == org["id"])
         return connection.execute(query).scalars().all()
 
-    prices = await admin.accounting.db.read(rows)
+    prices = await admin.platform.infra.db.read(rows)
     per_token = usd_to_nanos(top) // 10**6
     assert prices == [usage["total_tokens"] * per_token]
 

@@ -45,21 +45,21 @@ async def test_a_request_running_past_the_hold_timeout_keeps_its_hold(backend, t
             first = asyncio.create_task(client.post("/v1/chat/completions", json=SLOW))
             await asyncio.sleep(2.2)  # past the timeout and several sweeps
             assert not first.done()
-            holds = business.accounting.db.run(lambda c: c.execute(select(budget_holds)).all())
+            holds = business.platform.infra.db.run(lambda c: c.execute(select(budget_holds)).all())
             assert len(holds) == 1, "the running request's hold was swept"
             second = await client.post("/v1/chat/completions", json=SLOW)
             assert second.status_code == 429, second.text
             assert second.json()["error"]["type"] == "insufficient_quota"
             assert (await first).status_code == 200
-        rows = business.accounting.db.run(ledger_rows, org["id"])
+        rows = business.platform.infra.db.run(ledger_rows, org["id"])
         assert [row.status for row in rows] == ["ok"]
-        row = business.accounting.db.run(counter, org["id"])
+        row = business.platform.infra.db.run(counter, org["id"])
         assert row.tokens <= WORST + WORST // 2
         assert (row.reserved_tokens, row.reserved_nanos) == (0, 0)
 
 
 async def test_the_hold_of_a_request_that_is_gone_is_still_swept(tmp_path):
-    from modelmint.services.accounting import Size
+    from modelmint.services.context import Endpoint, Estimate, RequestContext
 
     settings = business_settings(
         tmp_path, hold_timeout_seconds=0.6, hold_sweep_interval_seconds=0.1
@@ -69,11 +69,12 @@ async def test_the_hold_of_a_request_that_is_gone_is_still_swept(tmp_path):
         org = await business.org("acme", plan="pro", token_limit=1000)
         key = (await business.key("acme"))["key"]
         await business.caught_up()
-        accounting = business.accounting
-        account = await accounting.authenticate(f"Bearer {key}")
-        await accounting.admit(account, "default", "chat", "req_lost", [Size(3, 5)])
+        platform = business.platform
+        account = await platform.auth.authenticate(f"Bearer {key}")
+        lost = RequestContext(account, "req_lost", Endpoint.CHAT, "default")
+        await platform.metering.admit(lost, Estimate(3, 5))
         # the replica "dies" for this request: nobody settles or renews it any more
-        accounting.settlements.untrack("req_lost")
+        platform.metering.settlements.untrack("req_lost")
         await asyncio.sleep(1.2)
-        row = accounting.db.run(counter, org["id"])
+        row = platform.infra.db.run(counter, org["id"])
         assert (row.reserved_tokens, row.reserved_nanos) == (0, 0)

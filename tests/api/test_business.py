@@ -204,7 +204,7 @@ async def test_budgets_refuse_with_insufficient_quota_naming_the_limit(tmp_path)
             response = await client.post("/v1/chat/completions", json=chat(3, 25))
             error = assert_openai_error(response, 429, "insufficient_quota")
             assert "organization's monthly limit of 30 tokens" in error["message"]
-        row = business.accounting.db.run(counter, org["id"])
+        row = business.platform.infra.db.run(counter, org["id"])
         assert (row.tokens, row.reserved_tokens, row.reserved_nanos) == (6, 0, 0)
 
 
@@ -216,7 +216,7 @@ async def test_usage_and_invoice_add_up_to_the_ledger(tmp_path):
             for words in (3, 5, 8):
                 response = await client.post("/v1/chat/completions", json=chat(words))
                 assert response.status_code == 200
-        rows = business.accounting.db.run(ledger_rows, org["id"])
+        rows = business.platform.infra.db.run(ledger_rows, org["id"])
         usage = (await business.http.get("/admin/usage?by=model")).json()
         invoice = (await business.http.get("/admin/invoices/acme")).json()
         csv = (await business.http.get("/admin/invoices/acme?format=csv")).text
@@ -239,7 +239,7 @@ async def test_a_repeated_x_request_id_is_still_charged(tmp_path):
                 "/v1/chat/completions", json=chat(3), headers={"X-Request-Id": "my-retry-1"}
             )
             assert response.status_code == 200
-        row = business.accounting.db.run(counter, org["id"])
+        row = business.platform.infra.db.run(counter, org["id"])
     assert row.charged_nanos == 2 * (3 * 10_000 + 5 * 20_000)
 
 
@@ -256,7 +256,7 @@ async def test_a_long_x_request_id_is_served_on_postgresql(tmp_path):
                 "/v1/chat/completions", json=chat(3), headers={"X-Request-Id": "r" * 64}
             )
         assert response.status_code == 200
-        assert business.accounting.db.run(counter, org["id"]).reserved_nanos == 0
+        assert business.platform.infra.db.run(counter, org["id"]).reserved_nanos == 0
 
 
 async def test_a_plan_is_priced_from_its_first_request(tmp_path):
@@ -264,13 +264,13 @@ async def test_a_plan_is_priced_from_its_first_request(tmp_path):
         async with business.client(business.admin_key) as client:  # prices loaded now
             assert (await client.post("/v1/chat/completions", json=chat(1))).status_code == 200
         # hold the poll still, as if the next request came within its 0.5 s
-        business.accounting.directory._task.cancel()
+        await business.platform.chores.close()
         await business.plan("pro", prices=PRICES)
         org = await business.org("acme", plan="pro")
         key = (await business.key("acme"))["key"]
         async with business.client(key) as client:
             assert (await client.post("/v1/chat/completions", json=chat(3))).status_code == 200
-        (row,) = business.accounting.db.run(ledger_rows, org["id"])
+        (row,) = business.platform.infra.db.run(ledger_rows, org["id"])
     assert row.price_nanos == 3 * 10_000 + 5 * 20_000
 
 
@@ -278,9 +278,9 @@ async def test_a_stream_cut_off_is_billed_for_what_it_produced(tmp_path):
     """100 words of answer at 50 ms a word: the client leaves after a few of them."""
     settings = business_settings(tmp_path)
     app = create_app(settings, pool=fake_pool(token_delay=0.05))
-    accounting = app.state.modelmint.accounting
+    platform = app.state.modelmint.platform
     with running_server(app) as url:
-        made = accounting.db.run(admin.init_admin, accounting.secret)
+        made = platform.infra.db.run(admin.init_admin, platform.infra.secret)
         admin_headers = {"Authorization": f"Bearer {made['key']}"}
         async with httpx.AsyncClient(base_url=url, headers=admin_headers, timeout=30) as http:
             plan = {"name": "pro", "prices": PRICES}
@@ -288,12 +288,12 @@ async def test_a_stream_cut_off_is_billed_for_what_it_produced(tmp_path):
             body = {"name": "acme", "plan": "pro", "spend_limit": "1"}
             org = (await http.post("/admin/orgs", json=body)).json()
             key = (await http.post("/admin/keys", json={"org": "acme"})).json()["key"]
-        await caught_up(accounting)  # the new plan's prices are known from here on
+        await caught_up(platform)  # the new plan's prices are known from here on
         received = await _read_a_few_chunks(url, key, chat(98, 100, stream=True), chunks=5)
         rows = []
 
         def settled() -> bool:
-            rows[:] = accounting.db.run(ledger_rows, org["id"])
+            rows[:] = platform.infra.db.run(ledger_rows, org["id"])
             return bool(rows)
 
         await until(settled, timeout=3.0, every=0.1)
@@ -301,7 +301,7 @@ async def test_a_stream_cut_off_is_billed_for_what_it_produced(tmp_path):
         assert row.status == "cancelled"
         assert received <= row.completion_tokens < 100
         assert row.prompt_tokens == 98 and row.price_nanos > 0
-        spent = accounting.db.run(counter, org["id"])
+        spent = platform.infra.db.run(counter, org["id"])
         assert spent.charged_nanos == row.price_nanos
         assert (spent.reserved_nanos, spent.reserved_tokens) == (0, 0)
 
@@ -332,11 +332,18 @@ async def test_only_the_admin_org_may_hold_admin_keys(tmp_path):
     assert "admin" in response.json()["error"]["message"]
 
 
-def database_away(monkeypatch, accounting, at, *, delay: float = 0.0, fails: bool = True):
+def context(account, request_id: str):
+    """A chat request's context, for tests that admit and settle without HTTP."""
+    from modelmint.services.context import Endpoint, RequestContext
+
+    return RequestContext(account, request_id, Endpoint.CHAT, "default")
+
+
+def database_away(monkeypatch, platform, at, *, delay: float = 0.0, fails: bool = True):
     """The database's writes of `at` (a ledger function) wait `delay` seconds, then fail as
     a database that does not answer does (or go through, with fails=False). Returns what
     brings the database back."""
-    real_write = accounting.db.write
+    real_write = platform.infra.db.write
 
     async def write(fn, *args):
         if fn is at:
@@ -346,34 +353,34 @@ def database_away(monkeypatch, accounting, at, *, delay: float = 0.0, fails: boo
                 raise OperationalError("statement", {}, ConnectionError("the database is away"))
         return await real_write(fn, *args)
 
-    monkeypatch.setattr(accounting.db, "write", write)
-    return lambda: monkeypatch.setattr(accounting.db, "write", real_write)
+    monkeypatch.setattr(platform.infra.db, "write", write)
+    return lambda: monkeypatch.setattr(platform.infra.db, "write", real_write)
 
 
 async def test_a_request_settled_while_the_database_is_away_is_kept_and_written_later(
     tmp_path, monkeypatch
 ):
     async with acme(tmp_path, token_limit=1000) as (business, org, key):
-        accounting = business.accounting
-        database_back = database_away(monkeypatch, accounting, ledger.settle)
+        platform = business.platform
+        database_back = database_away(monkeypatch, platform, ledger.settle)
         async with business.client(key) as client:
             answer = await client.post("/v1/chat/completions", json=chat(3, 5))
             assert answer.status_code == 200, answer.text  # served, and not lost
             streamed = await client.post("/v1/chat/completions", json=chat(3, 5, stream=True))
             assert "[DONE]" in streamed.text
-        assert len(accounting.settlements.spool) == 2
-        assert accounting.db.run(ledger_rows, org["id"]) == []
-        row = accounting.db.run(counter, org["id"])
+        assert len(platform.metering.settlements.spool) == 2
+        assert platform.infra.db.run(ledger_rows, org["id"]) == []
+        row = platform.infra.db.run(counter, org["id"])
         assert row.reserved_tokens == 2 * 8  # both holds still stand
 
         database_back()
-        assert await accounting.settlements.replay() == 2
-        assert len(accounting.settlements.spool) == 0
-        rows = accounting.db.run(ledger_rows, org["id"])
+        assert await platform.metering.settlements.replay() == 2
+        assert len(platform.metering.settlements.spool) == 0
+        rows = platform.infra.db.run(ledger_rows, org["id"])
         assert sorted(r.request_id for r in rows) == sorted(
             [answer.headers["x-request-id"], streamed.headers["x-request-id"]]
         )
-        row = accounting.db.run(counter, org["id"])
+        row = platform.infra.db.run(counter, org["id"])
         assert (row.tokens, row.reserved_tokens, row.reserved_nanos) == (2 * 8, 0, 0)
 
 
@@ -381,8 +388,8 @@ async def test_a_database_that_does_not_answer_at_admission_is_a_503_and_charges
     tmp_path, monkeypatch
 ):
     async with acme(tmp_path, token_limit=1000) as (business, org, key):
-        accounting = business.accounting
-        database_back = database_away(monkeypatch, accounting, ledger.hold)
+        platform = business.platform
+        database_back = database_away(monkeypatch, platform, ledger.hold)
         async with business.client(key) as client:
             response = await client.post("/v1/chat/completions", json=chat(3, 5))
             error = assert_openai_error(response, 503, "server_error")
@@ -392,7 +399,7 @@ async def test_a_database_that_does_not_answer_at_admission_is_a_503_and_charges
             database_back()
             # the slot it took was given back: the org is not stuck at its cap
             assert (await client.post("/v1/chat/completions", json=chat(3, 5))).status_code == 200
-        row = accounting.db.run(counter, org["id"])
+        row = platform.infra.db.run(counter, org["id"])
         assert (row.tokens, row.reserved_tokens) == (8, 0)
 
 
@@ -412,42 +419,47 @@ async def test_a_redis_that_does_not_answer_is_a_503(tmp_path):
 
 async def test_a_settle_whose_caller_is_cancelled_is_still_kept(tmp_path, monkeypatch):
     from modelmint.core.types import Usage
-    from modelmint.services.accounting import Size, Used
+    from modelmint.services.context import Estimate, Used
 
     async with acme(tmp_path, token_limit=1000) as (business, org, key):
-        accounting = business.accounting
-        account = await accounting.authenticate(f"Bearer {key}")
-        ticket = await accounting.admit(account, "default", "chat", "req_cut", [Size(3, 5)])
-        database_away(monkeypatch, accounting, ledger.settle, delay=0.2)
-        settling = asyncio.ensure_future(ticket.settle(Used(Usage(3, 5))))
+        platform = business.platform
+        account = await platform.auth.authenticate(f"Bearer {key}")
+        ticket = await platform.metering.admit(context(account, "req_cut"), Estimate(3, 5))
+        database_away(monkeypatch, platform, ledger.settle, delay=0.2)
+
+        async def work_then_settle() -> None:
+            async with platform.metering.metered(ticket, lambda: Used(Usage(3, 5))):
+                pass
+
+        settling = asyncio.ensure_future(work_then_settle())
         await asyncio.sleep(0.05)
         settling.cancel()  # the client went away while the row was being written
         await asyncio.sleep(0.4)
-        assert len(accounting.settlements.spool) == 1
+        assert len(platform.metering.settlements.spool) == 1
 
 
 async def test_an_admission_cancelled_while_holding_gives_the_hold_back(tmp_path, monkeypatch):
-    from modelmint.services.accounting import Size
+    from modelmint.services.context import Estimate
 
     async with acme(tmp_path, token_limit=1000) as (business, org, key):
-        accounting = business.accounting
-        database_away(monkeypatch, accounting, ledger.hold, delay=0.2, fails=False)
-        account = await accounting.authenticate(f"Bearer {key}")
+        platform = business.platform
+        database_away(monkeypatch, platform, ledger.hold, delay=0.2, fails=False)
+        account = await platform.auth.authenticate(f"Bearer {key}")
         admitting = asyncio.ensure_future(
-            accounting.admit(account, "default", "chat", "req_gone", [Size(3, 5)])
+            platform.metering.admit(context(account, "req_gone"), Estimate(3, 5))
         )
         await asyncio.sleep(0.05)
         admitting.cancel()  # the client gave up while the hold was being written
         await asyncio.sleep(0.5)
-        row = accounting.db.run(counter, org["id"])
+        row = platform.infra.db.run(counter, org["id"])
         assert (row.reserved_tokens, row.reserved_nanos) == (0, 0)
-        assert accounting.db.run(lambda c: c.execute(select(budget_holds)).all()) == []
+        assert platform.infra.db.run(lambda c: c.execute(select(budget_holds)).all()) == []
 
 
 async def test_a_503_at_admission_gives_the_rate_limit_tokens_back(tmp_path, monkeypatch):
     # 1000 tokens a minute refill ~17 a second: too slowly to hide 24 tokens not given back
     async with acme(tmp_path, {"tpm": 1000}, token_limit=1000) as (business, org, key):
-        database_back = database_away(monkeypatch, business.accounting, ledger.hold)
+        database_back = database_away(monkeypatch, business.platform, ledger.hold)
         async with business.client(key) as client:
             for _ in range(3):
                 refused = await client.post("/v1/chat/completions", json=chat(3, 5))

@@ -60,7 +60,7 @@ async def test_parallel_requests_never_overshoot_the_budget(backend, tmp_path):
                     for _ in range(200)
                 )
             )
-        db = business.accounting.db
+        db = business.platform.infra.db
         spent = db.run(
             lambda c: c.execute(
                 select(func.count(), func.coalesce(func.sum(usage_ledger.c.price_nanos), 0))
@@ -147,31 +147,31 @@ async def test_two_replicas_share_one_concurrency_cap_through_redis(tmp_path):
             assert statuses == {200: 2, 429: 4}, statuses
             refused = next(r for r in responses if r.status_code == 429)
             assert "already has 2 requests running" in refused.json()["error"]["message"]
-            # the slots are free again once those finished, on either replica
+            # the leases are free again once those finished, on either replica
             assert (await b.post("/v1/chat/completions", json=chat(3, 5))).status_code == 200
             assert (await a.post("/v1/chat/completions", json=chat(3, 5))).status_code == 200
 
 
 @asynccontextmanager
-async def two_replicas_slots(lease_seconds: float = 0.6):
-    """Two replicas' concurrency slots on a flushed Redis, closed afterwards."""
-    from modelmint.billing.concurrency import RedisSlots
+async def two_replicas_leases(lease_seconds: float = 0.6):
+    """Two replicas' concurrency leases on a flushed Redis, closed afterwards."""
+    from modelmint.billing.concurrency import RedisLeases
 
     flush_redis(REDIS_URL)
     replicas = (
-        RedisSlots(REDIS_URL, lease_seconds=lease_seconds),
-        RedisSlots(REDIS_URL, lease_seconds=lease_seconds),
+        RedisLeases(REDIS_URL, lease_seconds=lease_seconds),
+        RedisLeases(REDIS_URL, lease_seconds=lease_seconds),
     )
     try:
         yield replicas
     finally:
-        for slots in replicas:
-            await slots.close()
+        for leases in replicas:
+            await leases.close()
 
 
 @needs_redis
-async def test_a_dead_replicas_slots_come_back_when_its_leases_lapse():
-    async with two_replicas_slots() as (dead, alive):
+async def test_a_dead_replicas_leases_come_back_when_its_leases_lapse():
+    async with two_replicas_leases() as (dead, alive):
         assert await dead.enter("org_a", "req_1", 1)
         dead._renewer.cancel()  # the replica dies: nobody renews or gives back its lease
         assert not await alive.enter("org_a", "req_2", 1)
@@ -187,7 +187,7 @@ async def test_a_dead_replicas_slots_come_back_when_its_leases_lapse():
 
 @needs_redis
 async def test_a_lease_lost_in_redis_is_put_back_while_its_request_runs():
-    async with two_replicas_slots() as (here, there):
+    async with two_replicas_leases() as (here, there):
         assert await here.enter("org_a", "req_1", 1)
         flush_redis(REDIS_URL)  # Redis restarted without persistence: the lease is gone
         await asyncio.sleep(0.4)  # a renewal round has run since

@@ -44,18 +44,18 @@ bodies = st.one_of(
 
 
 class TicketLog:
-    """Wraps `Accounting.admit` to keep each request's ticket, by request id."""
+    """Wraps `Metering.admit` to keep each request's ticket, by request id."""
 
-    def __init__(self, accounting) -> None:
+    def __init__(self, platform) -> None:
         self.tickets: dict[str, Any] = {}
-        admit = accounting.admit
+        admit = platform.metering.admit
 
-        async def admit_and_log(account, model, endpoint, request_id, sizes):
-            ticket = await admit(account, model, endpoint, request_id, sizes)
-            self.tickets[request_id] = ticket
+        async def admit_and_log(context, estimate):
+            ticket = await admit(context, estimate)
+            self.tickets[context.request_id] = ticket
             return ticket
 
-        accounting.admit = admit_and_log
+        platform.metering.admit = admit_and_log
 
 
 @asynccontextmanager
@@ -66,7 +66,7 @@ async def metered(tmp_path, pool):
         await business.org("acme", plan="pro", spend_limit="1000000", token_limit=10**12)
         key = (await business.key("acme"))["key"]
         await business.caught_up()
-        log = TicketLog(business.accounting)
+        log = TicketLog(business.platform)
         async with business.client(key) as client:
             yield business, client, log
 
@@ -78,21 +78,21 @@ async def check_one(business, client, log, path: str, body: dict, model: str) ->
         assert response.status_code == 400, response.text
         return
     request_id = response.headers["x-request-id"]
-    row = business.accounting.db.run(
+    row = business.platform.infra.db.run(
         lambda c: c.execute(
             usage_ledger.select().where(usage_ledger.c.request_id == request_id)
         ).one()
     )
     ticket = log.tickets[request_id]
     worst = ticket.worst
-    assert row.prompt_tokens <= worst.prompt_tokens
-    assert row.completion_tokens <= worst.max_new_tokens
+    assert row.prompt_tokens <= worst.input_tokens
+    assert row.completion_tokens <= worst.output_tokens
     assert ticket.hold is not None
     assert row.prompt_tokens + row.completion_tokens <= ticket.hold.tokens
     assert row.price_nanos <= ticket.hold.nanos
     assert ticket.hold.nanos == tokens_price(
-        worst.prompt_tokens, ticket.price.input_nanos_per_mtok
-    ) + tokens_price(worst.max_new_tokens, ticket.price.output_nanos_per_mtok)
+        worst.input_tokens, ticket.price.input_nanos_per_mtok
+    ) + tokens_price(worst.output_tokens, ticket.price.output_nanos_per_mtok)
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +152,7 @@ async def test_embeddings_never_charge_past_the_spend_and_token_limits(tmp_path)
                 small = {"model": "minilm", "input": ["!" * 200, "hello " * 30]}
                 if (await client.post("/v1/embeddings", json=small)).status_code != 200:
                     break
-        row = business.accounting.db.run(counter, org["id"])
+        row = business.platform.infra.db.run(counter, org["id"])
         assert row.tokens <= 10_000
         assert row.charged_nanos <= 10 * 10**9
         assert (row.reserved_tokens, row.reserved_nanos) == (0, 0)

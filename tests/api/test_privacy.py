@@ -29,7 +29,7 @@ from modelmint.core.logging import configure_logging
 from modelmint.privacy import bodies
 from modelmint.privacy.detect import luhn, valid_cn_id
 from modelmint.services import admin
-from modelmint.services.accounting import Accounting
+from modelmint.services.platform import Platform
 from modelmint.store.tables import audit_log, request_bodies
 from modelmint.tenancy import revisions
 from tests.business_helpers import (
@@ -122,13 +122,13 @@ def streamed_texts(body: str, key: str = "content") -> dict[int, str]:
     return texts
 
 
-async def wait_for_bodies(accounting: Accounting, org_id: str, count: int) -> None:
+async def wait_for_bodies(platform: Platform, org_id: str, count: int) -> None:
     deadline = time.monotonic() + 5
-    while (stored := await accounting.db.read(bodies.count_bodies, org_id)) < count:
+    while (stored := await platform.infra.db.read(bodies.count_bodies, org_id)) < count:
         assert time.monotonic() < deadline, f"{stored} of {count} bodies were stored"
         await asyncio.sleep(0.02)
     # a write queued after them has landed too, so nothing more is on its way
-    assert await accounting.db.write(bodies.count_bodies, org_id) == count
+    assert await platform.infra.db.write(bodies.count_bodies, org_id) == count
 
 
 def _read_org_bodies(connection, keyring, org_id: str) -> list[tuple[str, str]]:
@@ -140,8 +140,8 @@ def _read_org_bodies(connection, keyring, org_id: str) -> list[tuple[str, str]]:
     return [bodies.read_body(connection, keyring, request_id) for request_id in ids]
 
 
-async def stored_bodies(accounting: Accounting, org_id: str) -> list[tuple[str, str]]:
-    return await accounting.db.read(_read_org_bodies, accounting.keyring, org_id)
+async def stored_bodies(platform: Platform, org_id: str) -> list[tuple[str, str]]:
+    return await platform.infra.db.read(_read_org_bodies, platform.infra.keyring, org_id)
 
 
 def audits(connection, action: str) -> list:
@@ -180,7 +180,7 @@ async def test_block_mode_refuses_pii_and_charges_nothing(backend, tmp_path):
             clean = await client.post("/v1/chat/completions", json=chat("hello there", 10))
             assert clean.status_code == 200, clean.text
             assert clean.json()["choices"][0]["message"]["content"] == "You said: hello there"
-        rows = await business.accounting.db.write(ledger_rows, org_id)
+        rows = await business.platform.infra.db.write(ledger_rows, org_id)
         assert [(r.status, r.request_id) for r in rows] == [("ok", clean.headers["x-request-id"])]
         assert refused.headers["x-request-id"] not in {r.request_id for r in rows}
 
@@ -218,8 +218,8 @@ async def test_redact_model_gives_the_caller_values_and_storage_placeholders(bac
             streamed = await client.post("/v1/completions", json={**completion, "stream": True})
             assert streamed_texts(streamed.text, "text") == {0: expected}
 
-        await wait_for_bodies(business.accounting, org_id, 4)
-        for request_text, response_text in await stored_bodies(business.accounting, org_id):
+        await wait_for_bodies(business.platform, org_id, 4)
+        for request_text, response_text in await stored_bodies(business.platform, org_id):
             for stored in (request_text, response_text):
                 assert all(tag in stored for tag in TAGS), stored
                 assert not any(needle in stored for needle in NEEDLES), stored
@@ -251,10 +251,10 @@ def logged_server(app) -> Iterator[str]:
         thread.join(timeout=30)
 
 
-def wait_caught_up(accounting: Accounting) -> None:
-    latest = accounting.db.run(revisions.current)
+def wait_caught_up(platform: Platform) -> None:
+    latest = platform.infra.db.run(revisions.current)
     deadline = time.monotonic() + 5
-    while accounting.directory.revision < latest:
+    while platform.infra.directory.revision < latest:
         assert time.monotonic() < deadline, "the directory did not see the latest revision"
         time.sleep(0.02)
 
@@ -334,8 +334,8 @@ def test_planted_values_reach_no_disk_table_or_log(backend, tmp_path, caplog, mo
     settings = business_settings(tmp_path, database_url=url, purge_interval_seconds=0)
     app = create_app(settings, pool=fake_pool(context_length=1024))
     with logged_server(app) as base:
-        accounting = app.state.modelmint.accounting
-        admin_key = accounting.db.run(admin.init_admin, accounting.secret, True)["key"]
+        platform = app.state.modelmint.platform
+        admin_key = platform.infra.db.run(admin.init_admin, platform.infra.secret, True)["key"]
         with httpx.Client(base_url=base, timeout=30) as http:
             http.headers["Authorization"] = f"Bearer {admin_key}"
             orgs: dict[str, tuple[str, str]] = {}
@@ -344,7 +344,7 @@ def test_planted_values_reach_no_disk_table_or_log(backend, tmp_path, caplog, mo
                 key = http.post("/admin/keys", json={"org": name}).json()["key"]
                 assert http.put(f"/admin/orgs/{name}/privacy", json=policy).status_code == 200
                 orgs[name] = (org_id, key)
-            wait_caught_up(accounting)
+            wait_caught_up(platform)
             for name, (org_id, key) in orgs.items():
                 http.headers["Authorization"] = f"Bearer {key}"
                 if name == "blocked":
@@ -353,16 +353,16 @@ def test_planted_values_reach_no_disk_table_or_log(backend, tmp_path, caplog, mo
                     continue
                 expected = _planted_requests(http)
                 deadline = time.monotonic() + 5
-                while accounting.db.run(bodies.count_bodies, org_id) < expected:
+                while platform.infra.db.run(bodies.count_bodies, org_id) < expected:
                     assert time.monotonic() < deadline, f"{name}: the bodies were not stored"
                     time.sleep(0.02)
-                assert accounting.db.run(bodies.count_bodies, org_id) == expected
+                assert platform.infra.db.run(bodies.count_bodies, org_id) == expected
                 if name == "plain":  # kept whole, so encryption is all that hides them
-                    kept = accounting.db.run(_read_org_bodies, accounting.keyring, org_id)
+                    kept = platform.infra.db.run(_read_org_bodies, platform.infra.keyring, org_id)
                     assert all(PHONE in request for request, _ in kept)
             # an unknown model named after a value: refused, and not logged either
             http.post("/v1/chat/completions", json={**chat("hi"), "model": f"m{PHONE}"})
-        accounting.db.run(bodies.count_bodies)  # the writer has drained
+        platform.infra.db.run(bodies.count_bodies)  # the writer has drained
         if backend == "sqlite":
             running_files = sqlite_files(tmp_path)
             assert any(b"plain" in blob for blob in running_files.values())  # the scan sees rows
@@ -404,7 +404,7 @@ async def test_bodies_are_not_stored_by_default(backend, tmp_path):
                 )
                 assert streamed_texts(streamed.text) == {0: f"You said: {PLANTED}"}
         # a write queued now lands after any the requests queued
-        assert await business.accounting.db.write(bodies.count_bodies) == 0
+        assert await business.platform.infra.db.write(bodies.count_bodies) == 0
         privacy = (await business.http.get("/admin/orgs/default/privacy")).json()
         assert privacy == {
             "org_id": default_id,
@@ -413,7 +413,7 @@ async def test_bodies_are_not_stored_by_default(backend, tmp_path):
             "retention_days": 30,
             "stored": 0,
         }
-        rows = await business.accounting.db.read(ledger_rows, redacting_id)
+        rows = await business.platform.infra.db.read(ledger_rows, redacting_id)
         assert len(rows) == 2  # answered and billed, only not kept
 
 
@@ -427,9 +427,9 @@ async def test_erase_purge_rotate_and_bad_policies(backend, tmp_path):
             async with business.client(key) as client:
                 response = await client.post("/v1/chat/completions", json=chat(PLANTED, 60))
                 assert response.status_code == 200
-        await wait_for_bodies(business.accounting, acme_id, 2)
-        await wait_for_bodies(business.accounting, other_id, 1)
-        ((stored_request, _),) = await stored_bodies(business.accounting, other_id)
+        await wait_for_bodies(business.platform, acme_id, 2)
+        await wait_for_bodies(business.platform, other_id, 1)
+        ((stored_request, _),) = await stored_bodies(business.platform, other_id)
         assert "<PHONE_1>" in stored_request and PHONE not in stored_request
 
         admin_keys = (await business.http.get("/admin/keys?org=admin")).json()["data"]
@@ -439,7 +439,7 @@ async def test_erase_purge_rotate_and_bad_policies(backend, tmp_path):
         assert erased.json() == {"org_id": acme_id, "erased": 2}
         assert (await business.http.get("/admin/orgs/acme/privacy")).json()["stored"] == 0
         assert (await business.http.get("/admin/orgs/other/privacy")).json()["stored"] == 1
-        erasures = await business.accounting.db.read(audits, "bodies.erase")
+        erasures = await business.platform.infra.db.read(audits, "bodies.erase")
         assert [(a.actor, a.target, a.detail) for a in erasures] == [
             (actor, acme_id, {"removed": 2})
         ]
@@ -447,13 +447,13 @@ async def test_erase_purge_rotate_and_bad_policies(backend, tmp_path):
         purged = await business.http.post("/admin/privacy/purge")
         assert purged.status_code == 200 and purged.json() == {"purged": 0}
         old = utcnow() - timedelta(days=8)
-        keyring = business.accounting.keyring
-        await business.accounting.db.write(
+        keyring = business.platform.infra.keyring
+        await business.platform.infra.db.write(
             bodies.store_body, keyring, "req_old", other_id, old, "{}", "{}"
         )
         assert (await business.http.post("/admin/privacy/purge")).json() == {"purged": 1}
-        assert await business.accounting.db.read(bodies.count_bodies, other_id) == 1
-        purges = await business.accounting.db.read(audits, "bodies.purge")
+        assert await business.platform.infra.db.read(bodies.count_bodies, other_id) == 1
+        purges = await business.platform.infra.db.read(audits, "bodies.purge")
         assert [(a.actor, a.target, a.detail) for a in purges] == [(actor, "*", {"removed": 1})]
 
         rotated = await business.http.post("/admin/privacy/rotate-keys")
@@ -490,8 +490,8 @@ async def test_an_inference_key_may_not_use_the_privacy_endpoints(tmp_path):
             ):
                 response = await client.request(method, path, json=body)
                 assert_openai_error(response, 403, "missing_scope")
-        assert await business.accounting.db.read(audits, "org.privacy") != []
-        assert await business.accounting.db.read(audits, "bodies.erase") == []
+        assert await business.platform.infra.db.read(audits, "org.privacy") != []
+        assert await business.platform.infra.db.read(audits, "bodies.erase") == []
         policy = (await business.http.get("/admin/orgs/acme/privacy")).json()
         assert policy["store_bodies"] is True
 
@@ -536,7 +536,7 @@ async def test_a_broken_detector_refuses_the_request_and_the_server_keeps_servin
             response = await client.post("/v1/chat/completions", json=chat("hello", 10))
             assert response.status_code == 200
         for org_id in (blocker_id, redactor_id):  # the refused requests cost nothing
-            rows = await business.accounting.db.write(ledger_rows, org_id)
+            rows = await business.platform.infra.db.write(ledger_rows, org_id)
             assert [r.status for r in rows] == ["ok"]
 
 
@@ -550,8 +550,8 @@ async def test_values_after_a_newline_are_redacted_in_stored_bodies(tmp_path):
         async with business.client(key) as client:
             response = await client.post("/v1/chat/completions", json=chat(content, 60))
             assert response.status_code == 200
-        await wait_for_bodies(business.accounting, org_id, 1)
-        ((request_text, _),) = await stored_bodies(business.accounting, org_id)
+        await wait_for_bodies(business.platform, org_id, 1)
+        ((request_text, _),) = await stored_bodies(business.platform, org_id)
         assert not [needle for needle in NEEDLES if needle in request_text], request_text
         stored = json.loads(request_text)["messages"][0]["content"]
         assert stored == "My details:\n<PHONE_1>\n<CN_ID_1>\n<CARD_1>\n<EMAIL_1>"

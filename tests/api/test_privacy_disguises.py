@@ -67,12 +67,12 @@ async def test_disguised_values_are_redacted_in_stored_bodies(tmp_path):
                 assert response.status_code == 200, response.text
                 answer = response.json()["choices"][0]["message"]["content"]
                 assert answer == f"You said: Me: {value}"
-        await wait_for_bodies(business.accounting, org_id, len(DISGUISED))
-        for request_text, response_text in await stored_bodies(business.accounting, org_id):
+        await wait_for_bodies(business.platform, org_id, len(DISGUISED))
+        for request_text, response_text in await stored_bodies(business.platform, org_id):
             for stored in (request_text, response_text):
                 assert not [d for d in DIGITS if d in readable(stored)], stored
                 assert re.search(r"<(PHONE|CN_ID|CARD)_1>", stored), stored
-        ((request_text, _), *_) = await stored_bodies(business.accounting, org_id)
+        ((request_text, _), *_) = await stored_bodies(business.platform, org_id)
         assert json.loads(request_text)["messages"][0]["content"] == "Me: tel<PHONE_1>"
 
 
@@ -91,8 +91,8 @@ async def test_a_number_split_between_prompt_and_completion_is_redacted_in_both(
             assert streamed_texts(streamed.text, "text") == {0: "45678", 1: "11111111"}
             answer = await client.post("/v1/chat/completions", json=chat(phone_prompt, 5))
             assert answer.json()["choices"][0]["message"]["content"] == "45678"
-        await wait_for_bodies(business.accounting, org_id, 3)
-        stored = await stored_bodies(business.accounting, org_id)
+        await wait_for_bodies(business.platform, org_id, 3)
+        stored = await stored_bodies(business.platform, org_id)
         for request_text, response_text in stored:
             for text in (request_text, response_text):
                 assert not [half for half in HALVES if half in text], text

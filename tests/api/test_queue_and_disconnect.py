@@ -27,7 +27,7 @@ def slow_server(tmp_path_factory):
     pool = fake_pool(token_delay=0.05, parallel=1, max_queue=1)
     app = create_app(Settings(data_dir=tmp_path_factory.mktemp("q"), auth=False), pool=pool)
     with running_server(app) as url:
-        yield url, pool.engines["fake-chat"], app.state.modelmint.accounting
+        yield url, pool.engines["fake-chat"], app.state.modelmint.platform
 
 
 async def test_full_queue_gets_429_with_retry_after(slow_server):
@@ -98,17 +98,17 @@ PLAIN = {
 async def test_a_plain_request_whose_client_leaves_stops_and_is_billed_as_cancelled(
     slow_server, path
 ):
-    url, engine, accounting = slow_server
+    url, engine, platform = slow_server
     await _until(lambda: engine.gate.running == 0)
-    before = len(accounting.db.run(_cancelled_rows))
+    before = len(platform.infra.db.run(_cancelled_rows))
     started = time.monotonic()
     async with httpx.AsyncClient(base_url=url, timeout=0.6) as client:
         with pytest.raises(httpx.ReadTimeout):
             await client.post(path, json=PLAIN[path])
     await _until(lambda: engine.gate.running == 0, timeout=1.0)
     assert time.monotonic() - started < 2.0
-    await _until(lambda: len(accounting.db.run(_cancelled_rows)) > before)
-    row = accounting.db.run(_cancelled_rows)[-1]
+    await _until(lambda: len(platform.infra.db.run(_cancelled_rows)) > before)
+    row = platform.infra.db.run(_cancelled_rows)[-1]
     assert 0 < row.completion_tokens < 40  # what was produced in ~0.6 s, not the 100 asked
     assert row.prompt_tokens == 100
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import pytest
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from modelmint.billing.concurrency import RedisSlots
+from modelmint.billing.concurrency import RedisLeases
 from modelmint.billing.ratelimit import Bucket
 from modelmint.billing.redis_limits import RedisLimiter
 from tests.business_helpers import business_settings, chat, running
@@ -60,11 +60,11 @@ async def test_a_hung_redis_fails_a_take_within_the_timeout():
 
 async def test_give_backs_to_a_hung_redis_do_not_stall_closing():
     with hung_redis() as url:
-        slots = RedisSlots(url, timeout=0.3)
-        slots._mine["req_1"] = "org_x"  # a lease this replica thinks it holds
-        slots.leave("org_x", "req_1")  # its give-back now waits on the hung Redis
+        leases = RedisLeases(url, timeout=0.3)
+        leases._mine["req_1"] = "org_x"  # a lease this replica thinks it holds
+        leases.leave("org_x", "req_1")  # its give-back now waits on the hung Redis
         started = time.monotonic()
-        await asyncio.wait_for(slots.close(), 5)
+        await asyncio.wait_for(leases.close(), 5)
         assert time.monotonic() - started < 1.5
 
 

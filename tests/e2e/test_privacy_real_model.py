@@ -36,17 +36,17 @@ PROMPTS = {
 FRAGMENTS = ("<PHONE_", "<EMAIL_", "PHONE_1", "EMAIL_1")
 
 
-def _wait_caught_up(accounting) -> None:
-    latest = accounting.db.run(revisions.current)
+def _wait_caught_up(platform) -> None:
+    latest = platform.infra.db.run(revisions.current)
     deadline = time.monotonic() + 5
-    while accounting.directory.revision < latest:
+    while platform.infra.directory.revision < latest:
         assert time.monotonic() < deadline, "the directory did not see the latest revision"
         time.sleep(0.02)
 
 
-def _stored(accounting, org_id: str, count: int) -> list[tuple[str, str]]:
+def _stored(platform, org_id: str, count: int) -> list[tuple[str, str]]:
     deadline = time.monotonic() + 10
-    while accounting.db.run(bodies.count_bodies, org_id) < count:
+    while platform.infra.db.run(bodies.count_bodies, org_id) < count:
         assert time.monotonic() < deadline, "the bodies were not stored"
         time.sleep(0.05)
 
@@ -56,9 +56,9 @@ def _stored(accounting, org_id: str, count: int) -> list[tuple[str, str]]:
             .where(request_bodies.c.org_id == org_id)
             .order_by(request_bodies.c.created_at)
         ).scalars()
-        return [bodies.read_body(connection, accounting.keyring, r) for r in rows]
+        return [bodies.read_body(connection, platform.infra.keyring, r) for r in rows]
 
-    return accounting.db.run(read)
+    return platform.infra.db.run(read)
 
 
 def test_redact_model_on_the_real_model(tmp_path):
@@ -68,15 +68,15 @@ def test_redact_model_on_the_real_model(tmp_path):
     )
     app = create_app(settings)
     with running_server(app) as base:
-        accounting = app.state.modelmint.accounting
-        admin_key = accounting.db.run(admin.init_admin, accounting.secret, True)["key"]
+        platform = app.state.modelmint.platform
+        admin_key = platform.infra.db.run(admin.init_admin, platform.infra.secret, True)["key"]
         headers = {"Authorization": f"Bearer {admin_key}"}
         with httpx.Client(base_url=base, headers=headers, timeout=30) as boss:
             org = boss.post("/admin/orgs", json={"name": "acme"}).json()
             key = boss.post("/admin/keys", json={"org": "acme"}).json()["key"]
             policy = {"store_bodies": True, "pii_mode": "redact_model"}
             assert boss.put("/admin/orgs/acme/privacy", json=policy).status_code == 200
-        _wait_caught_up(accounting)
+        _wait_caught_up(platform)
 
         answers: dict[str, tuple[str, str]] = {}
         with openai.OpenAI(base_url=base + "/v1", api_key=key, max_retries=0) as client:
@@ -91,7 +91,7 @@ def test_redact_model_on_the_real_model(tmp_path):
                 streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
                 whole = client.chat.completions.create(**ask).choices[0].message.content
                 answers[prompt] = (streamed, whole)
-        stored = _stored(accounting, org["id"], 2 * len(PROMPTS))
+        stored = _stored(platform, org["id"], 2 * len(PROMPTS))
 
     for (prompt, seen), (streamed_body, whole_body) in zip(
         PROMPTS.items(), zip(stored[::2], stored[1::2], strict=True), strict=True

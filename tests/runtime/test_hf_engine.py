@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from modelmint.cli.main import app
 from modelmint.core.errors import ContextLengthExceededError, InvalidRequestError
-from modelmint.runtime.engine import GenerationRequest, SamplingParams
+from modelmint.runtime.engine import GenerationRequest, Meter, SamplingParams
 from modelmint.runtime.hf import TransformersEngine
 from modelmint.runtime.hf.detokenize import Detokenizer
 from modelmint.runtime.hf.export import export_gguf
@@ -86,7 +86,9 @@ async def test_cancelling_mid_batch_frees_the_row(engine):
     messages = [{"role": "user", "content": "Write a long story about a dragon."}]
     params = dict(temperature=0.8, max_tokens=60, seed=1)
     keep = asyncio.create_task(run(engine, messages=messages, **params))
-    stream = engine.generate(GenerationRequest(SamplingParams(**params), messages=messages))
+    stream = engine.generate(
+        engine.measure(GenerationRequest(SamplingParams(**params), messages=messages)), Meter()
+    )
     received = 0
     async for _ in stream:
         received += 1

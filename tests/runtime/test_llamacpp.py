@@ -8,7 +8,7 @@ import json
 import pytest
 
 from modelmint.core.errors import ContextLengthExceededError, InvalidRequestError
-from modelmint.runtime.engine import GenerationRequest, SamplingParams, TextDelta
+from modelmint.runtime.engine import GenerationRequest, Meter, SamplingParams, TextDelta
 from modelmint.runtime.llamacpp import LlamaCppEngine
 from modelmint.runtime.registry import Registry
 
@@ -44,7 +44,7 @@ async def engine():
 async def run(engine, *, prompt=None, messages=None, **params):
     request = GenerationRequest(SamplingParams(**params), messages=messages, prompt=prompt)
     text, deltas, finished = [], [], None
-    async for event in engine.generate(request):
+    async for event in engine.generate(engine.measure(request), Meter()):
         if isinstance(event, TextDelta):
             text.append(event.text)
             deltas.append(event)
@@ -95,7 +95,9 @@ async def test_cancelling_mid_batch_frees_the_slot(engine):
     messages = [{"role": "user", "content": "Write a long story about a dragon."}]
     params = dict(temperature=0.8, max_tokens=200, seed=1)
     keep = asyncio.create_task(run(engine, messages=messages, **params))
-    stream = engine.generate(GenerationRequest(SamplingParams(**params), messages=messages))
+    stream = engine.generate(
+        engine.measure(GenerationRequest(SamplingParams(**params), messages=messages)), Meter()
+    )
     received = 0
     async for event in stream:
         received += isinstance(event, TextDelta)
@@ -234,7 +236,7 @@ async def test_a_shared_prefix_is_not_computed_again(engine):
     for question in questions:
         messages = [{"role": "system", "content": system}, {"role": "user", "content": question}]
         request = GenerationRequest(SamplingParams(max_tokens=12, temperature=0), messages=messages)
-        finished = [e async for e in engine.generate(request)][-1]
+        finished = [e async for e in engine.generate(engine.measure(request), Meter())][-1]
         usages.append(finished.usage)
     assert usages[0].prompt_tokens > 250
     # each later request reuses at least the system prompt from a freed slot's cells
@@ -324,7 +326,7 @@ async def test_a_sequence_that_outgrows_its_cells_ends_alone():
     through the API; past that check (here, built by hand) only that sequence ends."""
     from modelmint.runtime.bridge import Channel
     from modelmint.runtime.llamacpp.sampling import SamplerChain
-    from modelmint.runtime.llamacpp.sequence import Sequence
+    from modelmint.runtime.llamacpp.sequence import LlamaSequence
     from modelmint.runtime.stops import StopMatcher
 
     spec = Registry.from_file().resolve("default")
@@ -333,9 +335,9 @@ async def test_a_sequence_that_outgrows_its_cells_ends_alone():
     try:
         model = small.model
 
-        def sequence(text: str, max_new: int) -> Sequence:
+        def sequence(text: str, max_new: int) -> LlamaSequence:
             prompt = model.tokenize(text, add_special=True, parse_special=False)
-            return Sequence(
+            return LlamaSequence(
                 prompt=prompt,
                 max_new_tokens=max_new,
                 sampler=SamplerChain(
@@ -350,7 +352,7 @@ async def test_a_sequence_that_outgrows_its_cells_ends_alone():
         fits = sequence(counting, max_new=100)
         assert len(too_long.prompt) + 30 < 256 < len(too_long.prompt) + 100
 
-        async def events(seq: Sequence) -> list:
+        async def events(seq: LlamaSequence) -> list:
             try:
                 return [event async for event in small.scheduler.stream(seq)]
             except Exception as exc:  # the error a sequence's stream ends with

@@ -8,7 +8,7 @@ import pytest
 from modelmint.api import create_app
 from modelmint.core.errors import InvalidRequestError, UpstreamError
 from modelmint.core.settings import Settings
-from modelmint.runtime.engine import Finished, GenerationRequest, SamplingParams, TextDelta
+from modelmint.runtime.engine import Finished, GenerationRequest, Meter, SamplingParams, TextDelta
 from modelmint.runtime.pool import ModelPool
 from modelmint.runtime.registry import ModelSpec, Registry
 from modelmint.runtime.upstream import UpstreamEngine
@@ -17,7 +17,9 @@ from tests.helpers import running_server
 
 async def collect(engine, **kwargs):
     text, finished = [], None
-    async for event in engine.generate(GenerationRequest(SamplingParams(), **kwargs)):
+    async for event in engine.generate(
+        engine.measure(GenerationRequest(SamplingParams(), **kwargs)), Meter()
+    ):
         if isinstance(event, TextDelta):
             text.append(event.text)
         elif isinstance(event, Finished):
@@ -42,7 +44,7 @@ async def test_chat_streams_through_with_usage(upstream):
 
 async def test_completion_and_length(upstream):
     request = GenerationRequest(SamplingParams(max_tokens=2), prompt="x y z")
-    events = [e async for e in upstream.generate(request)]
+    events = [e async for e in upstream.generate(upstream.measure(request), Meter())]
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "z y"
     assert events[-1].reason == "length"
 

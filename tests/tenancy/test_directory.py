@@ -11,6 +11,7 @@ import pytest
 
 from modelmint.core.errors import AuthenticationError
 from modelmint.core.ids import utcnow
+from modelmint.services.chores import Chores
 from modelmint.store.database import Database
 from modelmint.tenancy import keys, orgs, plans
 from modelmint.tenancy.directory import Directory
@@ -39,7 +40,11 @@ async def world(tmp_path):
     db.run(plans.subscribe, "org_acme", plan.id, datetime(2000, 1, 1))
     directory = Directory(db, SECRET, poll_seconds=0.05)
     await directory.start()
+    chores = Chores()  # as the platform runs it
+    chores.add("tenancy-revisions", directory.poll_seconds, directory.refresh)
+    chores.start()
     yield db, directory
+    await chores.close()
     await directory.close()
     db.close()
 

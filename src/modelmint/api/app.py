@@ -16,7 +16,7 @@ from modelmint.api.routes import admin, health, openai
 from modelmint.core.settings import Settings
 from modelmint.runtime.pool import ModelPool, PoolOptions
 from modelmint.runtime.registry import Registry
-from modelmint.services.accounting import Accounting
+from modelmint.services.platform import Platform
 
 
 def build_pool(settings: Settings) -> ModelPool:
@@ -31,7 +31,7 @@ def build_pool(settings: Settings) -> ModelPool:
 def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
     """The app; it loads `pool` (built from `settings` when not given) on startup."""
     pool = pool or build_pool(settings)
-    accounting = Accounting.from_settings(settings)
+    platform = Platform.from_settings(settings)
     metrics = Metrics()
     metrics.watch_pool(
         lambda: {n: (e.stats().running, e.stats().waiting) for n, e in pool.engines.items()}
@@ -39,7 +39,7 @@ def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await accounting.start()
+        await platform.start()
         try:
             await pool.start()
             try:
@@ -47,7 +47,7 @@ def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
             finally:
                 await pool.close()
         finally:
-            await accounting.close()
+            await platform.close()
 
     app = FastAPI(
         title="modelmint",
@@ -55,7 +55,7 @@ def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
         summary="Real models behind an OpenAI-compatible API.",
         lifespan=lifespan,
     )
-    app.state.modelmint = AppState(settings, pool, metrics, accounting)
+    app.state.modelmint = AppState(settings, pool, metrics, platform)
     install_error_handlers(app)
     app.include_router(openai.router)
     app.include_router(health.router)

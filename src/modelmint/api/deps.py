@@ -1,8 +1,10 @@
-"""FastAPI dependencies: the app's state, the request id and the calling account."""
+"""FastAPI dependencies: the app's state, the request id and the calling account, and
+their `Annotated` aliases for route signatures."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, Request
 
@@ -11,7 +13,7 @@ from modelmint.api.metrics import Metrics
 from modelmint.core.errors import PermissionDeniedError
 from modelmint.core.settings import Settings
 from modelmint.runtime.pool import ModelPool
-from modelmint.services.accounting import Accounting
+from modelmint.services.platform import Platform
 from modelmint.tenancy.directory import Account
 
 
@@ -20,7 +22,7 @@ class AppState:
     settings: Settings
     pool: ModelPool
     metrics: Metrics
-    accounting: Accounting
+    platform: Platform
 
 
 def state_of(request: Request) -> AppState:
@@ -38,12 +40,12 @@ async def get_request_id(request: Request) -> str:
 
 async def get_account(request: Request, state: AppState = Depends(get_state)) -> Account:
     """The caller, from `Authorization: Bearer mm-...` (the local account without auth)."""
-    return await state.accounting.authenticate(request.headers.get("authorization"))
+    return await state.platform.auth.authenticate(request.headers.get("authorization"))
 
 
 def require_scope(scope: str):
     async def check(request: Request, account: Account = Depends(get_account)) -> Account:
-        if not state_of(request).accounting.auth_enabled:
+        if not state_of(request).platform.auth.enabled:
             check_local_request(request, admin=scope == "admin")
         if scope not in account.principal.scopes:
             raise PermissionDeniedError(
@@ -53,3 +55,9 @@ def require_scope(scope: str):
         return account
 
     return check
+
+
+State = Annotated[AppState, Depends(get_state)]
+RequestId = Annotated[str, Depends(get_request_id)]
+InferenceAccount = Annotated[Account, Depends(require_scope("inference"))]
+AdminAccount = Annotated[Account, Depends(require_scope("admin"))]

@@ -1,9 +1,9 @@
 """How many requests an organization has running at once, against its plan's cap.
 
-`InProcessSlots` counts on one replica. `RedisSlots` counts across every replica sharing
+`InProcessLeases` counts on one replica. `RedisLeases` counts across every replica sharing
 a Redis: each running request is a lease (a member of the org's sorted set, scored by when
 it expires). A replica renews its leases while their requests run, so a replica that dies
-frees its organizations' slots once its leases lapse, instead of holding them forever.
+frees its organizations' leases once its leases lapse, instead of holding them forever.
 """
 
 from __future__ import annotations
@@ -22,19 +22,19 @@ logger = logging.getLogger(__name__)
 LEASE_SECONDS = 30.0
 
 
-class Slots(Protocol):
+class Leases(Protocol):
     async def enter(self, org_id: str, request_id: str, cap: int | None) -> bool:
-        """Take a slot unless `cap` are taken (None: no cap, always taken)."""
+        """Take a lease unless `cap` are taken (None: no cap, always taken)."""
         ...
 
     def leave(self, org_id: str, request_id: str) -> None:
-        """Give the slot back (without waiting: callers may be being cancelled)."""
+        """Give the lease back (without waiting: callers may be being cancelled)."""
         ...
 
     async def close(self) -> None: ...
 
 
-class InProcessSlots:
+class InProcessLeases:
     def __init__(self) -> None:
         self._running: Counter[str] = Counter()
 
@@ -77,7 +77,7 @@ return #KEYS
 """
 
 
-class RedisSlots:
+class RedisLeases:
     def __init__(
         self,
         url: str,
@@ -111,14 +111,14 @@ class RedisSlots:
             return False
         self._mine[request_id] = org_id
         if self._renewer is None:
-            self._renewer = asyncio.create_task(self._renew_forever(), name="renew-slots")
+            self._renewer = asyncio.create_task(self._renew_forever(), name="renew-leases")
         return True
 
     def leave(self, org_id: str, request_id: str) -> None:
         if self._mine.pop(request_id, None) is None:
             return
         self._background.spawn(
-            self._give_back(org_id, request_id), f"giving back {org_id}'s concurrency slot"
+            self._give_back(org_id, request_id), f"giving back {org_id}'s concurrency lease"
         )
 
     async def _give_back(self, org_id: str, request_id: str) -> None:

@@ -1,13 +1,15 @@
 """The `Engine` protocol and the value types that flow through it.
 
-An engine streams `TextDelta`s followed by one `Finished` for each `GenerationRequest`;
-many requests may be in flight at once. Errors a caller can fix (context too long, queue
-full) are raised before the first event so the API can answer with a proper status.
+A `GenerationRequest` is measured once (`Engine.measure` tokenizes it and checks it fits:
+a `Measured`); generating a `Measured` streams `TextDelta`s followed by one `Finished`,
+and keeps the caller's `Meter` current. Many requests may be in flight at once. Errors a
+caller can fix (context too long, queue full) are raised before the first event so the
+API can answer with a proper status.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -21,7 +23,7 @@ FinishReason = Literal["stop", "length"]
 CHAT_MODELS_DO_NOT_EMBED = "This is a chat model; use an embedding model with /v1/embeddings."
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class SamplingParams:
     max_tokens: int | None = None
     temperature: float = 0.7
@@ -41,8 +43,9 @@ class SamplingParams:
 
 @dataclass(slots=True)
 class Meter:
-    """What a generation has used so far; the engine keeps it current, so a cancelled
-    request can still be billed for what it produced."""
+    """What a generation has used so far. The caller makes it and the engine, its only
+    writer, keeps it current, so a cancelled request can still be billed for what it
+    produced."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -50,18 +53,24 @@ class Meter:
     cached_tokens: int = 0  # prompt tokens found in the KV cache, not computed again
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class GenerationRequest:
     """Exactly one of `messages` (chat) or `prompt` (raw completion) is set."""
 
     params: SamplingParams
-    messages: list[dict[str, Any]] | None = None
+    messages: Sequence[Mapping[str, Any]] | None = None
     prompt: str | None = None
     request_id: str = ""
-    # slots reserved for all choices of one API request together (see admission.py)
-    reservation: Reservation | None = None
-    meter: Meter = field(default_factory=Meter)
-    prompt_ids: list[int] | None = None  # set by engines that tokenize in `measure`
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """A request as its engine will run it: counted once, known to fit the context."""
+
+    request: GenerationRequest
+    prompt_tokens: int  # for an upstream engine, a bound its own count cannot pass
+    max_new_tokens: int
+    prompt_ids: tuple[int, ...] = ()  # the tokens, from engines that tokenize locally
 
 
 @dataclass(slots=True)
@@ -124,12 +133,17 @@ class Engine(Protocol):
 
     def stats(self) -> EngineStats: ...
 
-    def measure(self, request: GenerationRequest) -> tuple[int, int]:
-        """(prompt tokens, most new tokens) before generating: what a budget must hold.
-        Raises `ContextLengthExceededError` when they do not fit."""
+    def measure(self, request: GenerationRequest) -> Measured:
+        """The prompt's tokens and the most new tokens, before generating: what a budget
+        must hold. Raises `ContextLengthExceededError` when they do not fit."""
         ...
 
-    def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]: ...
+    def generate(
+        self, work: Measured, meter: Meter, reservation: Reservation | None = None
+    ) -> AsyncIterator[GenerationEvent]:
+        """The events of `work`, keeping `meter` current. `reservation` holds gate slots
+        taken together for the choices of one API request (see admission.py)."""
+        ...
 
     async def count(self, texts: Sequence[str]) -> list[int]:
         """Each embeddings input's token count, as billed (for a remote engine, a bound

@@ -13,13 +13,15 @@ from collections.abc import AsyncIterator, Sequence
 
 from modelmint.core.errors import ContextLengthExceededError
 from modelmint.core.types import Usage
-from modelmint.runtime.admission import AdmissionGate
+from modelmint.runtime.admission import AdmissionGate, Reservation
 from modelmint.runtime.engine import (
     Embeddings,
     EngineStats,
     Finished,
     GenerationEvent,
     GenerationRequest,
+    Measured,
+    Meter,
     TextDelta,
     TokenLogprob,
 )
@@ -71,7 +73,7 @@ class FakeEngine:
             reply = list(reversed(prompt.split())) or ["nothing"]
         return prompt, reply
 
-    def measure(self, request: GenerationRequest) -> tuple[int, int]:
+    def measure(self, request: GenerationRequest) -> Measured:
         prompt_tokens = self.count_tokens(self._prompt_and_reply(request)[0])
         max_tokens = request.params.max_tokens or (self.context_length - prompt_tokens)
         if prompt_tokens + max_tokens > self.context_length:
@@ -81,14 +83,15 @@ class FakeEngine:
                 "the prompt or lower max_tokens.",
                 param="max_tokens",
             )
-        return prompt_tokens, max_tokens
+        return Measured(request, prompt_tokens, max_tokens)
 
-    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
-        prompt_tokens, max_tokens = self.measure(request)
+    async def generate(
+        self, work: Measured, meter: Meter, reservation: Reservation | None = None
+    ) -> AsyncIterator[GenerationEvent]:
+        request, max_tokens = work.request, work.max_new_tokens
         _, reply = self._prompt_and_reply(request)
-        meter = request.meter
-        meter.prompt_tokens = prompt_tokens
-        async with self.gate.slot(request.reservation):
+        meter.prompt_tokens = work.prompt_tokens
+        async with self.gate.slot(reservation):
             stops = StopMatcher(request.params.stop)
             produced, reason = 0, "length"
             for word in reply[:max_tokens]:
@@ -109,7 +112,7 @@ class FakeEngine:
                 tail = stops.flush()
                 if tail:
                     yield TextDelta(tail)
-            yield Finished(reason, Usage(prompt_tokens, produced))
+            yield Finished(reason, Usage(work.prompt_tokens, produced))
 
     @staticmethod
     def _logprobs(piece: str, request: GenerationRequest) -> list[TokenLogprob] | None:

@@ -20,13 +20,14 @@ import aiohttp
 
 from modelmint.core.errors import InvalidRequestError, UpstreamError
 from modelmint.core.types import Usage
-from modelmint.runtime.admission import AdmissionGate
+from modelmint.runtime.admission import AdmissionGate, Reservation
 from modelmint.runtime.engine import (
     Embeddings,
     EngineStats,
     Finished,
     GenerationEvent,
     GenerationRequest,
+    Measured,
     Meter,
     SamplingParams,
     TextDelta,
@@ -105,7 +106,7 @@ class UpstreamEngine:
     def stats(self) -> EngineStats:
         return EngineStats(running=self.gate.running, waiting=self.gate.waiting)
 
-    def measure(self, request: GenerationRequest) -> tuple[int, int]:
+    def measure(self, request: GenerationRequest) -> Measured:
         """Bounds the upstream's count cannot pass (it tokenizes, not us): no tokenizer
         makes more than one token of a UTF-8 byte, plus framing per message, and no
         prompt or answer is longer than the context."""
@@ -117,33 +118,36 @@ class UpstreamEngine:
         else:
             size = len((request.prompt or "").encode())
         prompt_tokens = min(size + FRAMING_TOKENS, self.context_length)
-        return prompt_tokens, request.params.max_tokens or self.context_length
+        return Measured(request, prompt_tokens, request.params.max_tokens or self.context_length)
 
     async def count(self, texts: Sequence[str]) -> list[int]:
         """Bounds, as in `measure`: a token per UTF-8 byte and a few special ones."""
         return [min(len(text.encode()) + FRAMING_TOKENS, self.context_length) for text in texts]
 
-    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
+    async def generate(
+        self, work: Measured, meter: Meter, reservation: Reservation | None = None
+    ) -> AsyncIterator[GenerationEvent]:
+        request = work.request
         chat = request.messages is not None
         body = {"model": self.model, "stream": True, "stream_options": {"include_usage": True}}
         body |= _sampling_body(request.params)
         # an estimate until the upstream's usage says (a cut-off stream pays for its
         # prompt): about a token per 3 bytes, a third of the bound held
-        request.meter.prompt_tokens = max(1, self.measure(request)[0] // 3)
+        meter.prompt_tokens = max(1, work.prompt_tokens // 3)
         if chat:
-            body["messages"] = request.messages
+            body["messages"] = [dict(message) for message in request.messages or ()]
         else:
             body["prompt"] = request.prompt
         path = "/chat/completions" if chat else "/completions"
-        async with self.gate.slot(request.reservation):
+        async with self.gate.slot(reservation):
             started = time.perf_counter()
             try:
-                async for event in self._stream(path, body, chat, request.meter):
+                async for event in self._stream(path, body, chat, meter):
                     yield event
             finally:
                 # the upstream's hardware is shared by `parallel` requests at once
                 elapsed = time.perf_counter() - started
-                request.meter.compute_seconds = elapsed / self.gate.slots
+                meter.compute_seconds = elapsed / self.gate.slots
 
     async def _stream(
         self, path: str, body: dict, chat: bool, meter: Meter

@@ -1,4 +1,4 @@
-"""The chat use case: `open_chat(pool, principal, request)` and its streamed or whole result.
+"""The chat use case: `open_chat(pool, metering, context, request)`, streamed or whole.
 
 Turns an OpenAI chat request into engine requests (one per choice), checks the caller may
 use the model, and shapes the events into `chat.completion` / `chat.completion.chunk`.
@@ -14,18 +14,13 @@ from modelmint.runtime.engine import Finished, GenerationRequest, TextDelta, Tok
 from modelmint.runtime.pool import ModelPool
 from modelmint.runtime.registry import ModelSpec
 from modelmint.services.access import check_model_allowed
-from modelmint.services.accounting import Accounting
-from modelmint.services.generation import (
-    Choice,
-    Collected,
-    GenerationRun,
-    Timing,
-    admit_and_open,
-    sampling_params,
-)
+from modelmint.services.choices import Choice, n_choices, sampling_params
+from modelmint.services.context import RequestContext
+from modelmint.services.generation import Collected, GenerationRun
 from modelmint.services.ids import object_id
+from modelmint.services.metering import Metering
+from modelmint.services.privacy import RequestPrivacy
 from modelmint.services.schemas import ChatCompletionRequest
-from modelmint.tenancy.directory import Account
 
 
 def chat_logprobs(entries: list[TokenLogprob] | None) -> dict[str, Any] | None:
@@ -48,27 +43,29 @@ def chat_logprobs(entries: list[TokenLogprob] | None) -> dict[str, Any] | None:
     }
 
 
-def _engine_requests(spec: ModelSpec, request: ChatCompletionRequest, request_id: str):
+def _engine_requests(
+    spec: ModelSpec, request: ChatCompletionRequest, request_id: str, privacy: RequestPrivacy
+) -> list[GenerationRequest]:
     fmt = request.response_format
     schema = (
         fmt.json_schema.schema_ if fmt and fmt.type == "json_schema" and fmt.json_schema else None
     )
     messages = [message.to_template() for message in request.messages]
-    requests = []
-    for i in range(request.n):
-        params = sampling_params(
-            spec,
-            request,
-            max_tokens=request.token_limit(),
-            logprobs=request.logprobs,
-            top_logprobs=request.top_logprobs or 0,
-            json_schema=schema,
-            json_object=bool(fmt and fmt.type == "json_object"),
-        )
-        if params.seed is not None:
-            params.seed += i
-        requests.append(GenerationRequest(params=params, messages=messages, request_id=request_id))
-    return requests
+    contents = [str(message.get("content") or "") for message in messages]
+    seen = privacy.redacted(contents, param="messages", logprobs=bool(request.logprobs))
+    if seen is not contents:
+        messages = [{**m, "content": c} for m, c in zip(messages, seen, strict=True)]
+    params = sampling_params(
+        spec,
+        request,
+        max_tokens=request.token_limit(),
+        logprobs=request.logprobs,
+        top_logprobs=request.top_logprobs or 0,
+        json_schema=schema,
+        json_object=bool(fmt and fmt.type == "json_object"),
+    )
+    base = GenerationRequest(params=params, messages=messages, request_id=request_id)
+    return n_choices(base, request.n)
 
 
 class ChatRun(GenerationRun):
@@ -138,16 +135,13 @@ def _delta(
 
 
 async def open_chat(
-    pool: ModelPool,
-    accounting: Accounting,
-    account: Account,
-    request: ChatCompletionRequest,
-    request_id: str,
+    pool: ModelPool, metering: Metering, context: RequestContext, request: ChatCompletionRequest
 ) -> ChatRun:
-    timing = Timing()
+    """Admitted for the worst case; `stream()` or `respond()` runs it."""
     spec, engine = pool.get(request.model)
-    check_model_allowed(account.principal, spec)
-    requests = _engine_requests(spec, request, request_id)
-    where = (spec.name, "chat.completions", request_id)
-    ticket, choices = await admit_and_open(accounting, account, engine, requests, where)
-    return ChatRun(spec, request, request_id, choices, timing, ticket)
+    check_model_allowed(context.account.principal, spec)
+    privacy = RequestPrivacy(context.account.policy)
+    requests = _engine_requests(spec, request, context.request_id, privacy)
+    return await ChatRun.open(
+        metering, engine, spec, context.using(spec.name), request, requests, privacy, request.n
+    )

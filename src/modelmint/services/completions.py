@@ -14,17 +14,13 @@ from modelmint.core.types import Usage
 from modelmint.runtime.engine import Finished, GenerationRequest, TextDelta, TokenLogprob
 from modelmint.runtime.pool import ModelPool
 from modelmint.services.access import check_model_allowed
-from modelmint.services.accounting import Accounting
-from modelmint.services.generation import (
-    Choice,
-    GenerationRun,
-    Timing,
-    admit_and_open,
-    sampling_params,
-)
+from modelmint.services.choices import Choice, n_choices, sampling_params
+from modelmint.services.context import RequestContext
+from modelmint.services.generation import GenerationRun
 from modelmint.services.ids import object_id
+from modelmint.services.metering import Metering
+from modelmint.services.privacy import RequestPrivacy
 from modelmint.services.schemas import CompletionRequest
-from modelmint.tenancy.directory import Account
 
 
 def legacy_logprobs(entries: list[TokenLogprob], offset: int) -> dict[str, Any]:
@@ -101,36 +97,36 @@ class CompletionRun(GenerationRun):
 
 
 async def open_completion(
-    pool: ModelPool,
-    accounting: Accounting,
-    account: Account,
-    request: CompletionRequest,
-    request_id: str,
+    pool: ModelPool, metering: Metering, context: RequestContext, request: CompletionRequest
 ) -> CompletionRun:
+    """Admitted for the worst case; `stream()` or `respond()` runs it."""
     if request.echo and request.logprobs is not None:
         raise UnsupportedParameterError(
             "echo together with logprobs is not supported (prompt log-probabilities are not "
             "computed); drop one of them.",
             param="echo",
         )
-    timing = Timing()
     spec, engine = pool.get(request.model)
-    check_model_allowed(account.principal, spec)
-    requests = []
-    for prompt in request.prompts():
-        for i in range(request.n):
-            params = sampling_params(
-                spec,
-                request,
-                max_tokens=request.max_tokens,
-                logprobs=request.logprobs is not None,
-                top_logprobs=request.logprobs or 0,
-            )
-            if params.seed is not None:
-                params.seed += i
-            requests.append(GenerationRequest(params=params, prompt=prompt, request_id=request_id))
-    where = (spec.name, "completions", request_id)
-    ticket, choices = await admit_and_open(
-        accounting, account, engine, requests, where, per_prompt=request.n
+    check_model_allowed(context.account.principal, spec)
+    privacy = RequestPrivacy(context.account.policy)
+    prompts = privacy.redacted(
+        request.prompts(), param="prompt", logprobs=request.logprobs is not None
     )
-    return CompletionRun(spec, request, request_id, choices, timing, ticket)
+    params = sampling_params(
+        spec,
+        request,
+        max_tokens=request.max_tokens,
+        logprobs=request.logprobs is not None,
+        top_logprobs=request.logprobs or 0,
+    )
+    requests = [
+        choice
+        for prompt in prompts
+        for choice in n_choices(
+            GenerationRequest(params=params, prompt=prompt, request_id=context.request_id),
+            request.n,
+        )
+    ]
+    return await CompletionRun.open(
+        metering, engine, spec, context.using(spec.name), request, requests, privacy, request.n
+    )

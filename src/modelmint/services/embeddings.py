@@ -1,11 +1,12 @@
-"""The embeddings use case: texts in, OpenAI `list` of `embedding` objects out."""
+"""The embeddings use case: texts in, OpenAI `list` of `embedding` objects out, on the
+metered path (counted once, before admission; billed only when vectors are delivered)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,9 +15,9 @@ from modelmint.core.errors import InvalidRequestError
 from modelmint.core.types import Usage
 from modelmint.runtime.pool import ModelPool
 from modelmint.services.access import check_model_allowed
-from modelmint.services.accounting import Accounting, Size, Used
+from modelmint.services.context import Estimate, RequestContext, Used
+from modelmint.services.metering import Metering
 from modelmint.services.schemas import EmbeddingRequest
-from modelmint.tenancy.directory import Account
 
 
 def _encode(vector: Sequence[float], encoding_format: str) -> list[float] | str:
@@ -26,44 +27,37 @@ def _encode(vector: Sequence[float], encoding_format: str) -> list[float] | str:
     return vector.tolist() if isinstance(vector, np.ndarray) else list(vector)
 
 
+@dataclass(frozen=True, slots=True)
+class EmbeddingsResult:
+    body: dict[str, Any]  # OpenAI's `list` of `embedding` objects
+    used: Used  # the same usage the body and the ledger row show
+    headers: Mapping[str, str]  # the rate-limit headers
+
+
 async def create_embeddings(
-    pool: ModelPool,
-    accounting: Accounting,
-    account: Account,
-    request: EmbeddingRequest,
-    request_id: str,
-) -> tuple[dict[str, Any], Usage, dict[str, str]]:
-    """The `list` of embeddings, its usage and the rate-limit headers."""
+    pool: ModelPool, metering: Metering, context: RequestContext, request: EmbeddingRequest
+) -> EmbeddingsResult:
     spec, engine = pool.get(request.model)
-    check_model_allowed(account.principal, spec)
+    check_model_allowed(context.account.principal, spec)
     texts = request.inputs()
     if any(not text for text in texts):
         raise InvalidRequestError("input must not contain empty strings.", param="input")
     # counted before admission, so the hold is what will be billed (a bound, upstream)
     lengths = await engine.count(texts)
-    ticket = await accounting.admit(
-        account, spec.name, "embeddings", request_id, [Size(sum(lengths), 0)]
-    )
-    started = time.perf_counter()
-    try:
+    ticket = await metering.admit(context.using(spec.name), Estimate(sum(lengths)))
+    used = Used()  # nothing is billed unless vectors are delivered
+    async with metering.metered(ticket, lambda: used):
+        started = time.perf_counter()
         result = await engine.embed(texts, lengths)
-    except asyncio.CancelledError:  # the client left: nothing was delivered, nothing billed
-        ticket.settle_later(Used(Usage()), "cancelled")
-        raise
-    except BaseException:
-        ticket.settle_later(Used(Usage()), "error")
-        raise
-    used = Used(Usage(result.prompt_tokens, 0), time.perf_counter() - started)
-    width = len(result.vectors[0]) if len(result.vectors) else 0
-    if request.dimensions is not None and request.dimensions != width:
-        ticket.settle_later(Used(Usage()), "error")  # the caller is not charged for a 400
-        raise InvalidRequestError(
-            f"The model {spec.name!r} returns {width} dimensions and cannot shorten them; "
-            f"omit `dimensions` or set it to {width}.",
-            param="dimensions",
-        )
-    await ticket.settle(used)
-    usage = Usage(result.prompt_tokens, 0)
+        width = len(result.vectors[0]) if len(result.vectors) else 0
+        if request.dimensions is not None and request.dimensions != width:
+            raise InvalidRequestError(
+                f"The model {spec.name!r} returns {width} dimensions and cannot shorten "
+                f"them; omit `dimensions` or set it to {width}.",
+                param="dimensions",
+            )
+        used = Used(Usage(result.prompt_tokens, 0), time.perf_counter() - started)
+    tokens = used.usage.prompt_tokens
     body = {
         "object": "list",
         "data": [
@@ -71,6 +65,6 @@ async def create_embeddings(
             for i, v in enumerate(result.vectors)
         ],
         "model": spec.name,
-        "usage": {"prompt_tokens": usage.prompt_tokens, "total_tokens": usage.prompt_tokens},
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     }
-    return body, usage, ticket.headers
+    return EmbeddingsResult(body, used, ticket.headers)

@@ -1,53 +1,34 @@
-"""Running one or more generations for a request: parameters, first events, merging.
+"""One generation request's run on the metered path, shared by chat and text completions.
 
-`open_choices` starts the choices and waits for their first events, so that errors a caller
-can fix (context too long, server busy, bad grammar) surface before any byte is sent.
-`merge` interleaves the choices' events as they arrive.
+`GenerationRun.open` takes the engine requests built from privacy's redacted copy,
+measures each choice once and is admitted for the worst case. `stream()`
+and `respond()` start the choices inside `Metering.metered`, so the run is settled exactly
+once however it ends; its usage is read once, from the engines' meters, and the same
+value goes into the response and the ledger.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from modelmint.core.types import Usage
 from modelmint.runtime.engine import (
     Engine,
-    Finished,
-    GenerationEvent,
     GenerationRequest,
+    Measured,
     Meter,
-    SamplingParams,
     TextDelta,
     TokenLogprob,
 )
 from modelmint.runtime.registry import ModelSpec
-from modelmint.services.accounting import Accounting, Size, Ticket, Used
+from modelmint.services.choices import Choice, merge, open_choices
+from modelmint.services.context import Estimate, RequestContext, Ticket, Used
+from modelmint.services.metering import Metering
 from modelmint.services.privacy import RequestPrivacy
-from modelmint.tenancy.directory import Account
-
-SAMPLING_KEYS = (
-    "temperature",
-    "top_p",
-    "top_k",
-    "min_p",
-    "repeat_penalty",
-    "presence_penalty",
-    "frequency_penalty",
-)
-
-
-def sampling_params(spec: ModelSpec, request: Any, **extra: Any) -> SamplingParams:
-    """Model defaults from the registry, overridden by what the request sets."""
-    values: dict[str, Any] = {k: v for k, v in spec.defaults.items() if k in SAMPLING_KEYS}
-    for key in SAMPLING_KEYS:
-        value = getattr(request, key, None)
-        if value is not None:
-            values[key] = value
-    return SamplingParams(stop=request.stop_list(), seed=request.seed, **values, **extra)
+from modelmint.services.stored_bodies import keep_bodies
 
 
 @dataclass
@@ -72,131 +53,10 @@ class Timing:
         return (self.finished - self.first_token) / (completion_tokens - 1)
 
 
-class Choice:
-    """One generation, usually with its first event already read (`first`)."""
-
-    def __init__(
-        self,
-        index: int,
-        stream: AsyncIterator[GenerationEvent],
-        first: GenerationEvent | None,
-        prompt_group: int = 0,
-        meter: Meter | None = None,
-    ) -> None:
-        self.index = index
-        self.prompt_group = prompt_group
-        self.meter = meter or Meter()
-        self._stream = stream
-        self._first: GenerationEvent | None = first
-        self.finished: Finished | None = None
-
-    async def events(self) -> AsyncIterator[GenerationEvent]:
-        if self._first is not None:
-            first, self._first = self._first, None
-            yield first
-            if isinstance(first, Finished):
-                self.finished = first
-                return
-        async for event in self._stream:
-            if isinstance(event, Finished):
-                self.finished = event
-            yield event
-
-    async def close(self) -> None:
-        await self._stream.aclose()  # type: ignore[attr-defined]
-
-
-async def open_choices(
-    engine: Engine, requests: list[GenerationRequest], per_prompt: int = 1
-) -> list[Choice]:
-    """Start the requests; request i belongs to prompt group i // per_prompt.
-
-    As many choices as the engine runs at once reserve their slots together and are
-    started before anything is sent, so their errors get a proper status. Choices past
-    that start as slots free up (an error of theirs then ends the stream).
-    """
-    now = min(len(requests), engine.gate.slots)
-    reservation = await engine.gate.reserve(now) if now > 1 else None
-    for request in requests[:now]:
-        request.reservation = reservation
-    streams = [engine.generate(request) for request in requests]
-    try:
-        firsts = await asyncio.gather(*(anext(s) for s in streams[:now]), return_exceptions=True)
-        errors = [f for f in firsts if isinstance(f, BaseException)]
-        if errors:
-            raise errors[0]
-    except BaseException:
-        await asyncio.gather(*(s.aclose() for s in streams), return_exceptions=True)  # type: ignore[attr-defined]
-        raise
-    finally:
-        if reservation is not None:
-            reservation.release_unused()
-    firsts += [None] * (len(streams) - now)
-    return [
-        Choice(i, stream, first, i // per_prompt, request.meter)  # type: ignore[arg-type]
-        for i, (stream, first, request) in enumerate(zip(streams, firsts, requests, strict=True))
-    ]
-
-
-async def admit_and_open(
-    accounting: Accounting,
-    account: Account,
-    engine: Engine,
-    requests: list[GenerationRequest],
-    where: tuple[str, str, str],
-    per_prompt: int = 1,
-) -> tuple[Ticket, list[Choice]]:
-    """Limits and budget first (for the worst case), then the generations.
-    `where` is (model, endpoint, request id)."""
-    privacy = RequestPrivacy(account.policy)
-    privacy.prepare(requests, "messages" if requests[0].messages is not None else "prompt")
-    sizes = [Size(*engine.measure(request)) for request in requests]
-    ticket = await accounting.admit(account, *where, sizes)
-    ticket.privacy = privacy
-    try:
-        choices = await open_choices(engine, requests, per_prompt)
-    except BaseException:
-        ticket.settle_later(Used(Usage()), "error")
-        raise
-    return ticket, choices
-
-
-async def merge(choices: list[Choice]) -> AsyncIterator[tuple[Choice, GenerationEvent]]:
-    """Yield (choice, event) in arrival order; closing the iterator cancels the rest."""
-    if len(choices) == 1:
-        try:
-            async for event in choices[0].events():
-                yield choices[0], event
-        finally:
-            await choices[0].close()
-        return
-    queue: asyncio.Queue[tuple[Choice, GenerationEvent] | BaseException | None] = asyncio.Queue()
-
-    async def pump(choice: Choice) -> None:
-        try:
-            async for event in choice.events():
-                await queue.put((choice, event))
-        except BaseException as exc:  # handed to the consumer below
-            await queue.put(exc)
-            return
-        await queue.put(None)
-
-    tasks = [asyncio.create_task(pump(choice)) for choice in choices]
-    try:
-        remaining = len(tasks)
-        while remaining:
-            item = await queue.get()
-            if item is None:
-                remaining -= 1
-            elif isinstance(item, BaseException):
-                raise item
-            else:
-                yield item
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await asyncio.gather(*(c.close() for c in choices), return_exceptions=True)
+@dataclass
+class Collected:
+    texts: dict[int, str]
+    logprobs: dict[int, list[TokenLogprob]]
 
 
 def _carries_text(chunk: dict[str, Any]) -> bool:
@@ -204,71 +64,114 @@ def _carries_text(chunk: dict[str, Any]) -> bool:
     return any(c.get("text") or c.get("delta", {}).get("content") for c in chunk["choices"])
 
 
-def total_usage(choices: list[Choice]) -> Usage:
-    """Like OpenAI: each distinct prompt is counted once, completion tokens are summed."""
-    prompts: dict[int, Usage] = {}
-    completion_tokens = 0
-    for choice in choices:
-        if choice.finished is not None:
-            prompts[choice.prompt_group] = choice.finished.usage
-            completion_tokens += choice.finished.usage.completion_tokens
-    prompt_tokens = sum(usage.prompt_tokens for usage in prompts.values())
-    cached = sum(usage.cached_tokens for usage in prompts.values())
-    return Usage(prompt_tokens, completion_tokens, cached)
-
-
-@dataclass
-class Collected:
-    texts: dict[int, str]
-    logprobs: dict[int, list[TokenLogprob]]
-
-
-@dataclass
 class GenerationRun:
-    """What chat and text completion runs share: the choices, their timing and usage."""
+    """What chat and text completion runs share: admission, the choices, their timing,
+    usage and settling. Subclasses shape the events into their objects."""
 
-    spec: ModelSpec
-    request: Any
-    request_id: str
-    choices: list[Choice]
-    timing: Timing
-    ticket: Ticket | None = None
-    created: int = field(default_factory=lambda: int(time.time()))
-    # what the engine wrote, per choice (with placeholders, if the model saw them)
-    engine_texts: dict[int, list[str]] = field(default_factory=dict)
+    def __init__(
+        self,
+        metering: Metering,
+        engine: Engine,
+        spec: ModelSpec,
+        request: Any,
+        ticket: Ticket,
+        work: list[Measured],
+        privacy: RequestPrivacy,
+        per_prompt: int,
+        timing: Timing,
+    ) -> None:
+        self.metering = metering
+        self.engine = engine
+        self.spec = spec
+        self.request = request
+        self.ticket = ticket
+        self.privacy = privacy
+        self.timing = timing
+        self.created = int(time.time())
+        self._work = work
+        self._per_prompt = per_prompt
+        self._meters = [Meter() for _ in work]
+        self.choices: list[Choice] = []
+        self.used: Used | None = None  # read once, when every choice has finished
+        # what the engine wrote, per choice (with placeholders, if the model saw them)
+        self._engine_texts: dict[int, list[str]] = {}
+
+    @classmethod
+    async def open(
+        cls,
+        metering: Metering,
+        engine: Engine,
+        spec: ModelSpec,
+        context: RequestContext,
+        request: Any,
+        requests: list[GenerationRequest],
+        privacy: RequestPrivacy,
+        per_prompt: int = 1,
+    ) -> Self:
+        """Measure each choice once and admit the worst case: each distinct prompt once,
+        every choice's most new tokens."""
+        timing = Timing()
+        work = [engine.measure(r) for r in requests]
+        estimate = Estimate(
+            sum(w.prompt_tokens for w in work[::per_prompt]), sum(w.max_new_tokens for w in work)
+        )
+        ticket = await metering.admit(context, estimate)
+        return cls(metering, engine, spec, request, ticket, work, privacy, per_prompt, timing)
+
+    @property
+    def request_id(self) -> str:
+        return self.ticket.request_id
 
     @property
     def usage(self) -> Usage:
-        return total_usage(self.choices)
+        return self._usage_so_far().usage
 
     @property
     def include_usage(self) -> bool:
         options = self.request.stream_options
         return bool(options and options.include_usage)
 
-    async def events(self) -> AsyncIterator[tuple[Choice, GenerationEvent]]:
+    def _read_meters(self) -> Used:
+        """What the engine produced so far: each prompt group's prompt once, every
+        choice's completion (also for a run cut off midway)."""
+        meters = self._meters
+        groups: dict[int, Meter] = {}  # each prompt's meter that has counted it
+        for i, meter in enumerate(meters):
+            group = groups.setdefault(i // self._per_prompt, meter)
+            if meter.prompt_tokens > group.prompt_tokens:
+                groups[i // self._per_prompt] = meter
+        prompts = groups.values()
+        usage = Usage(
+            sum(m.prompt_tokens for m in prompts),
+            sum(m.completion_tokens for m in meters),
+            sum(m.cached_tokens for m in prompts),
+        )
+        compute = sum(m.compute_seconds for m in meters)
+        return Used(usage, compute, self.timing.time_to_first_token)
+
+    def _usage_so_far(self) -> Used:
+        return self.used or self._read_meters()
+
+    async def _open_choices(self) -> None:
+        self.choices = await open_choices(self.engine, self._work, self._meters, self._per_prompt)
+
+    async def events(self) -> AsyncIterator[tuple[Choice, Any]]:
         """Every choice's events in arrival order, timing the first token and the end;
-        placeholders put back when the org's policy has the model see them."""
-        privacy = self.ticket.privacy if self.ticket else None
-        restorers = {c.index: privacy.restorer() for c in self.choices} if privacy else {}
+        placeholders put back when the org's policy has the model see them. Once all have
+        finished, `used` is read."""
+        restorers = {c.index: self.privacy.restorer() for c in self.choices}
         async for choice, event in merge(self.choices):
-            restorer = restorers.get(choice.index)
+            restorer = restorers[choice.index]
             if isinstance(event, TextDelta):
                 self.timing.mark_token()
-                self.engine_texts.setdefault(choice.index, []).append(event.text)
+                self._engine_texts.setdefault(choice.index, []).append(event.text)
                 if restorer is not None:
                     event = TextDelta(restorer.feed(event.text), event.logprobs)
             elif restorer is not None and (tail := restorer.flush()):
                 yield choice, TextDelta(tail)
             yield choice, event
         self.timing.finished = time.perf_counter()
-
-    def used(self) -> Used:
-        """What the engine produced so far, from the meters (also for a cut-off run)."""
-        prompts = {c.prompt_group: c.meter.prompt_tokens for c in self.choices}
-        usage = Usage(sum(prompts.values()), sum(c.meter.completion_tokens for c in self.choices))
-        compute = sum(c.meter.compute_seconds for c in self.choices)
-        return Used(usage, compute, self.timing.time_to_first_token)
+        self.used = self._read_meters()
 
     def chunks(self) -> AsyncIterator[dict[str, Any]]:
         raise NotImplementedError
@@ -276,14 +179,16 @@ class GenerationRun:
     async def response(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    async def billed_chunks(self) -> AsyncIterator[dict[str, Any]]:
-        """`chunks()`, with the ledger committed before the last chunk goes out. A stream
-        the client cuts off is billed for what the engine produced.
+    async def stream(self) -> AsyncIterator[dict[str, Any]]:
+        """`chunks()` on the metered path: settled once however the stream ends, its row
+        committed before the last chunk goes out; a stream the client cuts off is billed
+        for what the engine produced.
 
         Chunks with text go out at once; chunks without (role, finish, usage) wait for the
         next text, so the last one, which never carries text, follows the commit."""
         held: list[dict[str, Any]] = []
-        try:
+        async with self.metering.metered(self.ticket, self._usage_so_far):
+            await self._open_choices()
             async for chunk in self.chunks():
                 if not _carries_text(chunk):
                     held.append(chunk)
@@ -292,41 +197,24 @@ class GenerationRun:
                     yield waiting
                 held.clear()
                 yield chunk
-            await self._settle()
-        except (GeneratorExit, asyncio.CancelledError):
-            self.abandon("cancelled")
-            raise
-        except BaseException:
-            self.abandon("error")
-            raise
+        self._keep_bodies()
         for waiting in held:
             yield waiting
 
-    async def billed_response(self) -> dict[str, Any]:
-        """`response()`, returned only once its ledger row is committed."""
-        try:
-            result = await self.response()
-        except asyncio.CancelledError:
-            self.abandon("cancelled")
-            raise
-        except BaseException:
-            self.abandon("error")
-            raise
-        await self._settle()
-        return result
+    async def respond(self) -> dict[str, Any]:
+        """`response()` on the metered path, returned once its ledger row is committed."""
+        async with self.metering.metered(self.ticket, self._usage_so_far):
+            await self._open_choices()
+            body = await self.response()
+        self._keep_bodies()
+        return body
 
-    async def _settle(self) -> None:
-        if self.ticket is None:
-            return
-        await self.ticket.settle(self.used())
-        if self.ticket.keeps_bodies:
-            texts = {str(i): "".join(parts) for i, parts in sorted(self.engine_texts.items())}
-            self.ticket.keep_bodies(self.request.model_dump(mode="json", exclude_none=True), texts)
+    def _keep_bodies(self) -> None:
+        texts = {str(i): "".join(parts) for i, parts in sorted(self._engine_texts.items())}
+        keep_bodies(self.metering.infra, self.ticket, self.privacy, self._request_body, texts)
 
-    def abandon(self, status: str) -> None:
-        """Settle, without waiting, a run that will not finish (cancelled or failed)."""
-        if self.ticket is not None:
-            self.ticket.settle_later(self.used(), status)
+    def _request_body(self) -> Any:
+        return self.request.model_dump(mode="json", exclude_none=True)
 
     async def collect(self) -> Collected:
         """Run every choice to the end: its whole text and log-probabilities."""

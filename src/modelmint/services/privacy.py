@@ -1,11 +1,11 @@
 """One request's privacy work, as its organization's policy asks.
 
-`prepare` runs before the budget and the engine: in `block` mode a request holding PII is
-refused, in `redact_model` mode the engine's prompts get placeholders. `restorer` gives
-each streamed choice its own placeholder restorer; `stored_bodies` redacts what is kept on
-disk, reading the request and the answer as one text: a completion continues its prompt, an
-answer its conversation, and a number split between them (`Phone: 138123` + `45678`) is
-redacted in both. Detection failing refuses the request (fail closed): raw text never goes
+`redacted` runs before the budget and the engine: in `block` mode a request holding PII is
+refused, in `redact_model` mode the engine gets a copy of the prompts with placeholders.
+`restorer` gives each streamed choice its own placeholder restorer; `stored_bodies` redacts
+what is kept on disk, reading the request and the answer as one text: a completion
+continues its prompt, an answer its conversation, and a number split between them
+(`Phone: 138123` + `45678`) is redacted in both. Detection failing refuses the request (fail closed): raw text never goes
 through because a detector broke.
 """
 
@@ -22,7 +22,6 @@ from modelmint.privacy.entities import CARD, CN_ID, PHONE
 from modelmint.privacy.joined import Thread
 from modelmint.privacy.placeholders import Placeholders, Restorer
 from modelmint.privacy.policy import PrivacyPolicy
-from modelmint.runtime.engine import GenerationRequest
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +30,7 @@ Where = tuple[str | int, ...]  # the keys and indices that lead to a string in a
 
 # what may be split between a chat's messages and still be one value
 NUMBERS = frozenset({PHONE, CN_ID, CARD})
+
 
 class PrivacyCheckError(ModelmintError):
     status = 503
@@ -51,12 +51,13 @@ class RequestPrivacy:
     def restores(self) -> bool:
         return self.policy.pii_mode == "redact_model"
 
-    def prepare(self, requests: list[GenerationRequest], param: str) -> None:
+    def redacted(self, texts: list[str], *, param: str, logprobs: bool = False) -> list[str]:
+        """`texts` as the engine may see them: refused in `block` mode when they hold
+        PII, a copy with placeholders in `redact_model` mode (`restorer` puts the values
+        back into the answer), else the texts themselves."""
         mode = self.policy.pii_mode
         if mode == "block":
-            found = sorted(
-                {e.type for r in requests for text in _texts(r) for e in _safe(detect, text)}
-            )
+            found = sorted({e.type for text in texts for e in _safe(detect, text)})
             if found:
                 raise PiiDetectedError(
                     f"The request contains personal data ({', '.join(found)}), which this "
@@ -65,16 +66,15 @@ class RequestPrivacy:
                     param=param,
                 )
         elif mode == "redact_model":
-            if any(request.params.logprobs for request in requests):
+            if logprobs:
                 raise UnsupportedParameterError(
                     "logprobs are not available to this organization: its privacy policy "
                     "(redact_model) has the model see placeholders, whose tokens are not the "
                     "text you get back. Drop logprobs.",
                     param="logprobs",
                 )
-            done: set[int] = set()
-            for request in requests:
-                _redact_in_place(request, self.placeholders, done)
+            return [_safe(self.placeholders.redact, text) for text in texts]
+        return texts
 
     def restorer(self) -> Restorer | None:
         return self.placeholders.restorer() if self.restores else None
@@ -153,23 +153,6 @@ def threads(paths: list[Where], request: Any) -> list[Thread]:
         for choice, index in answers
     ]
     return found or ([Thread(conversation, types)] if conversation else [])
-
-
-def _texts(request: GenerationRequest) -> list[str]:
-    if request.messages is not None:
-        return [str(m.get("content") or "") for m in request.messages]
-    return [request.prompt or ""]
-
-
-def _redact_in_place(request: GenerationRequest, placeholders: Placeholders, done: set[int]):
-    if request.messages is not None:
-        if id(request.messages) in done:  # the choices of one chat share their messages
-            return
-        done.add(id(request.messages))
-        for message in request.messages:
-            message["content"] = _safe(placeholders.redact, str(message.get("content") or ""))
-    else:
-        request.prompt = _safe(placeholders.redact, request.prompt or "")
 
 
 def _is_message_text(path: list) -> bool:

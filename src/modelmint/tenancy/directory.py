@@ -1,16 +1,13 @@
 """Who is calling: API key -> account (org, key, plan), cached per replica.
 
 A lookup costs one HMAC and a dict hit. The cache is dropped whenever the tenancy
-revision moves (polled twice a second) and entries live at most a minute, so
+revision moves (`refresh`, run twice a second) and entries live at most a minute, so
 revocations and plan changes reach every replica within a second. Last-used times are
 collected in memory and written every few seconds, off the request path.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,8 +22,6 @@ from modelmint.store.database import Database
 from modelmint.tenancy import keys, revisions
 from modelmint.tenancy.orgs import OrgRecord, get_org
 from modelmint.tenancy.plans import PlanRecord, plan_at
-
-logger = logging.getLogger(__name__)
 
 ENTRY_SECONDS = 60.0
 MAX_ENTRIES = 50_000
@@ -64,17 +59,12 @@ class Directory:
         self._cache: dict[str, tuple[float, Account | None]] = {}
         self._revision = -1
         self._used: dict[str, datetime] = {}
-        self._task: asyncio.Task | None = None
+        self._flushed = time.monotonic()
 
     async def start(self) -> None:
         self._revision = await self.db.read(revisions.current)
-        self._task = asyncio.create_task(self._poll(), name="tenancy-revisions")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
         self._flush_last_used()
 
     async def authenticate(self, token: str) -> Account:
@@ -111,21 +101,17 @@ class Directory:
     def invalidate(self) -> None:
         self._cache.clear()
 
-    async def _poll(self) -> None:
-        flushed = time.monotonic()
-        while True:
-            await asyncio.sleep(self.poll_seconds)
-            try:
-                revision = await self.db.read(revisions.current)
-            except Exception:  # a database hiccup must not end the poller
-                logger.warning("could not read the tenancy revision", exc_info=True)
-                continue
-            if revision != self._revision:
-                self._revision = revision
-                self.invalidate()
-            if time.monotonic() - flushed > 5:
-                flushed = time.monotonic()
-                self._flush_last_used()
+    async def refresh(self) -> None:
+        """Forget cached keys when the tenancy revision moved (a key revoked, a plan
+        changed, on any replica); run every `poll_seconds`. Keys' last use is written
+        every few seconds."""
+        revision = await self.db.read(revisions.current)
+        if revision != self._revision:
+            self._revision = revision
+            self.invalidate()
+        if time.monotonic() - self._flushed > 5:
+            self._flushed = time.monotonic()
+            self._flush_last_used()
 
     def _flush_last_used(self) -> None:
         if self._used:

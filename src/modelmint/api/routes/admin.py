@@ -49,12 +49,12 @@ def _as_api_errors() -> Iterator[None]:
 
 async def _write(state: AppState, fn: Callable[..., Any], *args: Any) -> Any:
     with _as_api_errors():
-        return await state.accounting.db.write(admin.guarded(fn), *args)
+        return await state.platform.infra.db.write(admin.guarded(fn), *args)
 
 
 async def _read(state: AppState, fn: Callable[..., Any], *args: Any) -> Any:
     with _as_api_errors():
-        return await state.accounting.db.read(fn, *args)
+        return await state.platform.infra.db.read(fn, *args)
 
 
 @router.post("/orgs", status_code=201, summary="Create an organization on a plan")
@@ -93,7 +93,7 @@ async def subscribe(
 async def create_key(
     body: admin.KeyCreate, state: AppState = Depends(get_state), account: Account = ADMIN
 ) -> Any:
-    secret = state.accounting.secret
+    secret = state.platform.infra.secret
     return await _write(state, admin.create_key, secret, body, _actor(account))
 
 
@@ -201,5 +201,5 @@ async def purge(state: AppState = Depends(get_state), account: Account = ADMIN) 
 
 @router.post("/privacy/rotate-keys", summary="Re-encrypt stored bodies with the newest key")
 async def rotate(state: AppState = Depends(get_state), account: Account = ADMIN) -> Any:
-    keyring = state.accounting.keyring
+    keyring = state.platform.infra.keyring
     return await _write(state, admin.rotate_keys, keyring, _actor(account))

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from modelmint.api.deps import AppState, get_request_id, get_state, require_scope
+from modelmint.api.deps import AppState, InferenceAccount, RequestId, State
 from modelmint.api.disconnect import ClientDisconnected, client_closed, unless_disconnected
 from modelmint.api.sse import sse_response
-from modelmint.services.chat import ChatRun, open_chat
-from modelmint.services.completions import CompletionRun, open_completion
+from modelmint.services.chat import open_chat
+from modelmint.services.completions import open_completion
+from modelmint.services.context import Endpoint, RequestContext
 from modelmint.services.embeddings import create_embeddings
+from modelmint.services.generation import GenerationRun
 from modelmint.services.models import get_model, list_models
 from modelmint.services.schemas import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from modelmint.tenancy.directory import Account
@@ -21,50 +23,55 @@ from modelmint.tenancy.directory import Account
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 
-async def _answer(
-    opening: Awaitable[ChatRun | CompletionRun], stream: bool, state: AppState, request: Request
-) -> Any:
-    """Open the run (admission, queue) and answer; a client that leaves before its answer
-    is ready stops the work (a stream's own writer notices once it has started)."""
+def _context(account: Account, request_id: str, endpoint: Endpoint, model: str) -> RequestContext:
+    return RequestContext(account, request_id, endpoint, model)
 
-    async def work() -> Any:
-        return await _respond(await opening, stream, state)
+
+async def _answer(
+    opening: Awaitable[GenerationRun], stream: bool, state: AppState, request: Request
+) -> Any:
+    """Open the run (admission, queue) and answer. A stream's first chunk is read before
+    the response starts, so errors a caller can fix get their status; a client that
+    leaves before its answer is ready stops the work (a stream's writer notices later)."""
+
+    async def start() -> tuple[GenerationRun, Any]:
+        run = await opening
+        if not stream:
+            return run, await run.respond()
+        chunks = run.stream()
+        return run, (await anext(chunks), chunks)
 
     try:
-        return await unless_disconnected(request, work())
+        run, answer = await unless_disconnected(request, start())
     except ClientDisconnected:
         return client_closed()
 
-
-async def _respond(run: ChatRun | CompletionRun, stream: bool, state: AppState) -> Any:
-    def record() -> None:
-        run.abandon("cancelled")  # does nothing once the run is settled
+    def observe() -> None:
         usage = run.usage
+        timing = run.timing
+        per_token = timing.time_per_output_token(usage.completion_tokens)
         state.metrics.observe_generation(
-            run.spec.name,
-            usage,
-            run.timing.time_to_first_token,
-            run.timing.time_per_output_token(usage.completion_tokens),
+            run.spec.name, usage, timing.time_to_first_token, per_token
         )
 
-    headers = run.ticket.headers if run.ticket else {}
-    if stream:
-        return sse_response(run.billed_chunks(), record, {"X-Accel-Buffering": "no", **headers})
-    try:
-        return JSONResponse(await run.billed_response(), headers=headers)
-    finally:
-        record()
+    headers = run.ticket.headers
+    if not stream:
+        observe()
+        return JSONResponse(answer, headers=dict(headers))
+    first, chunks = answer
+    return sse_response(first, chunks, observe, {"X-Accel-Buffering": "no", **headers})
 
 
 @router.post("/chat/completions", summary="Create a chat completion")
 async def chat_completions(
     body: ChatCompletionRequest,
     request: Request,
-    state: AppState = Depends(get_state),
-    account: Account = Depends(require_scope("inference")),
-    request_id: str = Depends(get_request_id),
+    state: State,
+    account: InferenceAccount,
+    request_id: RequestId,
 ) -> Any:
-    opening = open_chat(state.pool, state.accounting, account, body, request_id)
+    context = _context(account, request_id, Endpoint.CHAT, body.model)
+    opening = open_chat(state.pool, state.platform.metering, context, body)
     return await _answer(opening, body.stream, state, request)
 
 
@@ -72,11 +79,12 @@ async def chat_completions(
 async def completions(
     body: CompletionRequest,
     request: Request,
-    state: AppState = Depends(get_state),
-    account: Account = Depends(require_scope("inference")),
-    request_id: str = Depends(get_request_id),
+    state: State,
+    account: InferenceAccount,
+    request_id: RequestId,
 ) -> Any:
-    opening = open_completion(state.pool, state.accounting, account, body, request_id)
+    context = _context(account, request_id, Endpoint.COMPLETIONS, body.model)
+    opening = open_completion(state.pool, state.platform.metering, context, body)
     return await _answer(opening, body.stream, state, request)
 
 
@@ -84,30 +92,25 @@ async def completions(
 async def embeddings(
     body: EmbeddingRequest,
     request: Request,
-    state: AppState = Depends(get_state),
-    account: Account = Depends(require_scope("inference")),
-    request_id: str = Depends(get_request_id),
+    state: State,
+    account: InferenceAccount,
+    request_id: RequestId,
 ) -> Any:
-    work = create_embeddings(state.pool, state.accounting, account, body, request_id)
+    context = _context(account, request_id, Endpoint.EMBEDDINGS, body.model)
+    work = create_embeddings(state.pool, state.platform.metering, context, body)
     try:
-        result, usage, headers = await unless_disconnected(request, work)
+        result = await unless_disconnected(request, work)
     except ClientDisconnected:
         return client_closed()
-    state.metrics.observe_generation(result["model"], usage, None, None)
-    return JSONResponse(result, headers=headers)
+    state.metrics.observe_generation(result.body["model"], result.used.usage, None, None)
+    return JSONResponse(result.body, headers=dict(result.headers))
 
 
 @router.get("/models", summary="List models")
-async def models(
-    state: AppState = Depends(get_state), account: Account = Depends(require_scope("inference"))
-) -> Any:
+async def models(state: State, account: InferenceAccount) -> Any:
     return list_models(state.pool)
 
 
 @router.get("/models/{model:path}", summary="Retrieve a model")
-async def model(
-    model: str,
-    state: AppState = Depends(get_state),
-    account: Account = Depends(require_scope("inference")),
-) -> Any:
+async def model(model: str, state: State, account: InferenceAccount) -> Any:
     return get_model(state.pool, model)

@@ -18,7 +18,7 @@ from modelmint.core.errors import EngineError
 from modelmint.core.types import Usage
 from modelmint.runtime.engine import Finished, TextDelta
 from modelmint.runtime.hf.kv import BatchedKV
-from modelmint.runtime.hf.sequence import Sequence
+from modelmint.runtime.hf.sequence import TorchSequence
 from modelmint.runtime.logprobs import token_logprobs
 from modelmint.runtime.step_thread import StepThread
 
@@ -32,8 +32,8 @@ class BatchScheduler(StepThread):
         self.tokenizer = tokenizer
         self.eos_ids = eos_ids
         self.kv = BatchedKV()
-        self.rows: list[Sequence] = []  # row i of the KV batch is rows[i]
-        self._newcomer: Sequence | None = None  # the prompt this step starts
+        self.rows: list[TorchSequence] = []  # row i of the KV batch is rows[i]
+        self._newcomer: TorchSequence | None = None  # the prompt this step starts
 
     @property
     def running(self) -> int:
@@ -46,7 +46,7 @@ class BatchScheduler(StepThread):
     def _take_incoming(self) -> None:
         self._newcomer = self._next_incoming()
 
-    def _everyone(self) -> list[Sequence]:
+    def _everyone(self) -> list[TorchSequence]:
         return [*self.rows, *self._incoming]
 
     def _step_once(self) -> None:
@@ -65,7 +65,7 @@ class BatchScheduler(StepThread):
             self.kv.keep([])
             self.rows = []
 
-    def _next_incoming(self) -> Sequence | None:
+    def _next_incoming(self) -> TorchSequence | None:
         while self._incoming:
             sequence = self._incoming.popleft()
             if not sequence.cancelled:
@@ -93,7 +93,7 @@ class BatchScheduler(StepThread):
                 done.append(sequence)
         self._leave(done)
 
-    def _prefill(self, sequence: Sequence) -> None:
+    def _prefill(self, sequence: TorchSequence) -> None:
         """Its whole prompt in one forward pass, then its first token; it joins the batch."""
         cache = DynamicCache(config=self.model.config)
         started = time.perf_counter()
@@ -106,14 +106,14 @@ class BatchScheduler(StepThread):
         if self._sample(sequence, out.logits[0, -1, :].float()):
             self._leave([sequence])
 
-    def _leave(self, finished: list[Sequence]) -> None:
+    def _leave(self, finished: list[TorchSequence]) -> None:
         if not finished:
             return
         keep = [i for i, s in enumerate(self.rows) if s not in finished]
         self.kv.keep(keep)
         self.rows = [self.rows[i] for i in keep]
 
-    def _sample(self, sequence: Sequence, logits: torch.Tensor) -> bool:
+    def _sample(self, sequence: TorchSequence, logits: torch.Tensor) -> bool:
         """Sample, emit its text; True when the sequence is done."""
         token = sequence.sampler.sample(logits, sequence.generated)
         if token in self.eos_ids:
@@ -139,12 +139,12 @@ class BatchScheduler(StepThread):
     def _piece(self, token: int) -> bytes:
         return self.tokenizer.decode([token]).encode("utf-8")
 
-    def _emit_text(self, sequence: Sequence, text: str) -> None:
+    def _emit_text(self, sequence: TorchSequence, text: str) -> None:
         logprobs = sequence.held_logprobs if sequence.logprobs else None
         sequence.held_logprobs = []
         self._emit(sequence, TextDelta(text, logprobs))
 
-    def _finish(self, sequence: Sequence, reason: str, flush: bool = True) -> None:
+    def _finish(self, sequence: TorchSequence, reason: str, flush: bool = True) -> None:
         if flush:
             tail = sequence.stops.feed(sequence.detokenizer.flush())[0] + sequence.stops.flush()
             if tail or sequence.held_logprobs:

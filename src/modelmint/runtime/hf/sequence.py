@@ -11,7 +11,7 @@ from modelmint.runtime.in_flight import InFlight
 
 
 @dataclass(eq=False, kw_only=True)
-class Sequence(InFlight):
+class TorchSequence(InFlight):
     sampler: TorchSampler
     detokenizer: Detokenizer
     generated: list[int] = field(default_factory=list)

@@ -3,7 +3,7 @@
 Each step puts one token for every decoding sequence and chunks of waiting prompts into a
 single `llama_decode` call, then samples for every sequence that produced logits.
 Sequences join and leave between steps; a cancelled or finished sequence gives back its
-slot and KV cells at once. A failure that is one sequence's (no KV cells left for it, a
+sequence id and KV cells at once. A failure that is one sequence's (no KV cells left for it, a
 grammar too slow to sample) ends that sequence alone; the others keep going.
 """
 
@@ -20,7 +20,7 @@ from modelmint.runtime.engine import Finished, TextDelta
 from modelmint.runtime.llamacpp.model import LlamaModel
 from modelmint.runtime.llamacpp.prompt_cache import MIN_GAIN_TOKENS, PromptCache, shared_prefix
 from modelmint.runtime.llamacpp.sampling import GRAMMAR_SECONDS_PER_TOKEN
-from modelmint.runtime.llamacpp.sequence import Sequence
+from modelmint.runtime.llamacpp.sequence import LlamaSequence
 from modelmint.runtime.logprobs import token_logprobs
 from modelmint.runtime.step_thread import StepThread
 
@@ -31,21 +31,21 @@ class Scheduler(StepThread):
     def __init__(
         self,
         model: LlamaModel,
-        slots: int,
+        sequences: int,
         prefill_chunk: int = 128,
         prompt_cache: PromptCache | None = None,
     ) -> None:
         super().__init__("llamacpp-scheduler")
         self.model = model
-        self.n_batch = model.config.n_batch  # at least `slots`: every decoding sequence fits
+        self.n_batch = model.config.n_batch  # at least `sequences`: every decoding sequence fits
         self.prefill_chunk = prefill_chunk
         self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
-        self._free = list(range(slots))[::-1]
-        # prefix reuse: a free slot keeps the KV cells of its last conversation, and a
-        # new prompt takes the free slot that shares the longest prefix with it
+        self._free = list(range(sequences))[::-1]
+        # prefix reuse: a free sequence id keeps the KV cells of its last conversation, and a
+        # new prompt takes the free sequence id that shares the longest prefix with it
         self._cached: dict[int, list[int]] = {}
-        self.prompt_cache = prompt_cache  # where a slot's cells go before they are cut
-        self._running: list[Sequence] = []
+        self.prompt_cache = prompt_cache  # where a sequence id's cells go before they are cut
+        self._running: list[LlamaSequence] = []
 
     def stop(self) -> None:
         super().stop()
@@ -62,7 +62,7 @@ class Scheduler(StepThread):
     def _take_incoming(self) -> None:
         self._admit()
 
-    def _everyone(self) -> list[Sequence]:
+    def _everyone(self) -> list[LlamaSequence]:
         return [*self._running, *self._incoming]
 
     def _step_once(self) -> None:
@@ -83,19 +83,19 @@ class Scheduler(StepThread):
             if sequence.cancelled:
                 sequence.sampler.free()
                 continue
-            sequence.seq_id = self._best_slot(sequence.prompt)
+            sequence.seq_id = self._best_seq_id(sequence.prompt)
             cells = self._warm_cells(sequence.seq_id, sequence.prompt)
             reused = sequence.resume_from(cells)
             self.model.forget(sequence.seq_id, reused)
             sequence.meter.cached_tokens = reused
             self._running.append(sequence)
 
-    def _best_slot(self, prompt: list[int]) -> int:
-        """The free slot sharing the longest prefix with `prompt`; among equals, the one
+    def _best_seq_id(self, prompt: list[int]) -> int:
+        """The free sequence id sharing the longest prefix with `prompt`; among equals, the one
         holding the fewest cells (an empty one best): fewer to save, longer ones kept."""
 
-        def value(slot: int) -> tuple[int, int]:
-            cells = self._cached.get(slot, [])
+        def value(seq_id: int) -> tuple[int, int]:
+            cells = self._cached.get(seq_id, [])
             return shared_prefix(cells, prompt), -len(cells)
 
         best = max(self._free, key=value)
@@ -119,11 +119,11 @@ class Scheduler(StepThread):
         for sequence in [s for s in self._running if s.cancelled]:
             self._release(sequence)
 
-    def _release(self, sequence: Sequence, keep_cells: bool = True) -> None:
+    def _release(self, sequence: LlamaSequence, keep_cells: bool = True) -> None:
         if keep_cells:
-            # the slot keeps the whole conversation so far, prompt and answer: the next
+            # the sequence id keeps the whole conversation so far, prompt and answer: the next
             # turn of it starts with both; the cells cost nothing to the other sequences,
-            # whose attention never reads this slot's stream
+            # whose attention never reads this sequence id's stream
             self._cached[sequence.seq_id] = sequence.decoded[: sequence.n_past]
         else:
             self.model.forget(sequence.seq_id)
@@ -131,16 +131,16 @@ class Scheduler(StepThread):
         self._running.remove(sequence)
         self._free.append(sequence.seq_id)
 
-    def _plan(self) -> list[tuple[Sequence, int]]:
+    def _plan(self) -> list[tuple[LlamaSequence, int]]:
         """What this step feeds: one token for every decoding sequence, and the oldest
         waiting prompt, up to `prefill_chunk` tokens of it while others decode (all of the
         batch when nothing else does). One prompt per step: prompts that arrive together
         answer in turn, the first ones sooner, and their answers do not end in lockstep."""
-        # in slot order: llama.cpp splits a batch that spans several KV streams into
+        # in sequence id order: llama.cpp splits a batch that spans several KV streams into
         # sub-batches, and an unordered one took several passes (8 clients in process:
-        # 102 tok/s unordered, 160 in slot order)
-        by_slot = sorted(self._running, key=lambda s: s.seq_id)
-        plan = [(s, 1) for s in by_slot if not s.prefilling]
+        # 102 tok/s unordered, 160 in sequence id order)
+        by_seq_id = sorted(self._running, key=lambda s: s.seq_id)
+        plan = [(s, 1) for s in by_seq_id if not s.prefilling]
         prompt = next((s for s in self._running if s.prefilling), None)
         room = self.n_batch - len(plan)
         if prompt is not None and room > 0:
@@ -180,7 +180,7 @@ class Scheduler(StepThread):
         for sequence, index in outputs:
             self._sample(sequence, index)
 
-    def _end_the_one_that_does_not_fit(self, fed: list[tuple[Sequence, int]]) -> None:
+    def _end_the_one_that_does_not_fit(self, fed: list[tuple[LlamaSequence, int]]) -> None:
         """A guard the API never trips: each sequence has its own stream of `n_ctx_seq`
         cells, and prompt + max_tokens are measured against the context length first.
         The one that outgrows its stream ends, else the newest prompt, else the one holding
@@ -203,7 +203,7 @@ class Scheduler(StepThread):
         self._emit(victim, error)
         self._release(victim, keep_cells=False)
 
-    def _sample(self, sequence: Sequence, index: int) -> None:
+    def _sample(self, sequence: LlamaSequence, index: int) -> None:
         row = self.model.logits(index)
         logits = row.copy() if sequence.logprobs else None  # before penalties change it
         token = sequence.sampler.sample(self.model.ctx, index, row)
@@ -229,7 +229,7 @@ class Scheduler(StepThread):
         else:
             sequence.pending = [token]
 
-    def _end_too_slow_grammar(self, sequence: Sequence) -> None:
+    def _end_too_slow_grammar(self, sequence: LlamaSequence) -> None:
         seconds = sequence.sampler.slow_seconds
         logger.warning(
             "grammar took %.1f s for one token: ending sequence %d", seconds, sequence.seq_id
@@ -245,17 +245,18 @@ class Scheduler(StepThread):
         )
         self._release(sequence)
 
-    def _emit_text(self, sequence: Sequence, text: str) -> None:
+    def _emit_text(self, sequence: LlamaSequence, text: str) -> None:
         logprobs = sequence.held_logprobs if sequence.logprobs else None
         sequence.held_logprobs = []
         self._emit(sequence, TextDelta(text, logprobs))
 
-    def _finish(self, sequence: Sequence, reason: str, flush: bool = True) -> None:
+    def _finish(self, sequence: LlamaSequence, reason: str, flush: bool = True) -> None:
         if flush:
             # bytes of a character cut off by the length limit are dropped, not shown as U+FFFD
             tail = sequence.stops.flush()
             if tail or sequence.held_logprobs:
                 self._emit_text(sequence, tail)
         usage = Usage(len(sequence.prompt), sequence.generated, sequence.meter.cached_tokens)
-        self._release(sequence)  # before the caller hears of it, so its slot is free by then
+        # released before the caller hears of it, so its sequence id is free by then
+        self._release(sequence)
         self._emit(sequence, Finished(reason, usage))  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""One generation in flight on the llama.cpp engine: its slot, position and sampler
+"""One generation in flight on the llama.cpp engine: its KV sequence id, position and sampler
 (the rest is runtime/in_flight.py)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from modelmint.runtime.llamacpp.sampling import SamplerChain
 
 
 @dataclass(eq=False, kw_only=True)
-class Sequence(InFlight):
+class LlamaSequence(InFlight):
     sampler: SamplerChain
     seq_id: int = -1
     n_past: int = 0
@@ -28,7 +28,7 @@ class Sequence(InFlight):
         self.pending = list(self.prompt)
 
     def resume_from(self, cached: list[int]) -> int:
-        """Start after the longest prefix of the prompt already in this slot's cells
+        """Start after the longest prefix of the prompt already in this sequence id's cells
         (always leaving one prompt token to decode, for the first logits)."""
         common = shared_prefix(cached, self.prompt[:-1])
         self.n_past = common
