@@ -5,8 +5,8 @@ refused, in `redact_model` mode the engine gets a copy of the prompts with place
 `restorer` gives each streamed choice its own placeholder restorer; `stored_bodies` redacts
 what is kept on disk, reading the request and the answer as one text: a completion
 continues its prompt, an answer its conversation, and a number split between them
-(`Phone: 138123` + `45678`) is redacted in both. Detection failing refuses the request (fail closed): raw text never goes
-through because a detector broke.
+(`Phone: 138123` + `45678`) is redacted in both. Detection failing refuses the request
+(fail closed): raw text never goes through because a detector broke.
 """
 
 from __future__ import annotations
