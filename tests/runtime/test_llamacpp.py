@@ -276,16 +276,13 @@ async def test_a_prompt_whose_slot_was_taken_comes_back_from_the_prompt_cache(en
     assert again == answer
 
 
-def test_a_new_prompt_takes_the_longest_shared_prefix_then_the_emptiest_slot():
-    from modelmint.runtime.llamacpp.scheduler import Scheduler
+def test_a_new_prompt_takes_the_longest_shared_prefix_then_the_emptiest_sequence():
+    from modelmint.runtime.llamacpp.scheduler import best_free_seq_id
 
-    scheduler = Scheduler.__new__(Scheduler)  # only the slot bookkeeping, no model
-    scheduler._free = [0, 1, 2, 3]
-    scheduler._cached = {0: [9, 9, 9, 9, 9], 1: [1, 2, 7], 2: [5]}  # slot 3 is empty
-    assert scheduler._best_slot([1, 2, 3]) == 1  # shares two tokens
-    assert scheduler._best_slot([4, 4]) == 3  # shares nothing anywhere: the empty slot
-    assert scheduler._best_slot([4, 4]) == 2  # then the one with the fewest cells to save
-    assert scheduler._free == [0]
+    cached = {0: [9, 9, 9, 9, 9], 1: [1, 2, 7], 2: [5]}  # sequence 3 is empty
+    assert best_free_seq_id([0, 1, 2, 3], cached, [1, 2, 3]) == 1  # shares two tokens
+    assert best_free_seq_id([0, 2, 3], cached, [4, 4]) == 3  # shares nothing: the empty one
+    assert best_free_seq_id([0, 2], cached, [4, 4]) == 2  # then the fewest cells to save
 
 
 @pytest.mark.parametrize("length", [10**9, 10**8])

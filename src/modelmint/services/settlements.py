@@ -45,6 +45,11 @@ class Settlements:
     def untrack(self, request_id: str) -> None:
         self._running.discard(request_id)
 
+    @property
+    def renewing(self) -> int:
+        """How many running requests' holds this replica keeps renewing."""
+        return len(self._running)
+
     async def renew(self) -> int:
         """Push back the expiry of every running request's hold; how many."""
         if not self._running:

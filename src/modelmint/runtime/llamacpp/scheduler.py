@@ -27,6 +27,18 @@ from modelmint.runtime.step_thread import StepThread
 logger = logging.getLogger(__name__)
 
 
+def best_free_seq_id(free: list[int], cached: dict[int, list[int]], prompt: list[int]) -> int:
+    """The free sequence id whose cells (`cached`) share the longest prefix with `prompt`;
+    among equals, the one holding the fewest cells (an empty one best): fewer to save,
+    longer conversations kept."""
+
+    def value(seq_id: int) -> tuple[int, int]:
+        cells = cached.get(seq_id, [])
+        return shared_prefix(cells, prompt), -len(cells)
+
+    return max(free, key=value)
+
+
 class Scheduler(StepThread):
     def __init__(
         self,
@@ -83,24 +95,13 @@ class Scheduler(StepThread):
             if sequence.cancelled:
                 sequence.sampler.free()
                 continue
-            sequence.seq_id = self._best_seq_id(sequence.prompt)
+            sequence.seq_id = best_free_seq_id(self._free, self._cached, sequence.prompt)
+            self._free.remove(sequence.seq_id)
             cells = self._warm_cells(sequence.seq_id, sequence.prompt)
             reused = sequence.resume_from(cells)
             self.model.forget(sequence.seq_id, reused)
             sequence.meter.cached_tokens = reused
             self._running.append(sequence)
-
-    def _best_seq_id(self, prompt: list[int]) -> int:
-        """The free sequence id sharing the longest prefix with `prompt`; among equals, the one
-        holding the fewest cells (an empty one best): fewer to save, longer ones kept."""
-
-        def value(seq_id: int) -> tuple[int, int]:
-            cells = self._cached.get(seq_id, [])
-            return shared_prefix(cells, prompt), -len(cells)
-
-        best = max(self._free, key=value)
-        self._free.remove(best)
-        return best
 
     def _warm_cells(self, seq_id: int, prompt: list[int]) -> list[int]:
         """The tokens whose cells `seq_id` holds for `prompt`: its own, or a saved
