@@ -5,6 +5,8 @@ requests running at once."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections import Counter
 from contextlib import asynccontextmanager
 
@@ -169,20 +171,33 @@ async def two_replicas_leases(lease_seconds: float = 0.6):
             await leases.close()
 
 
+# a replica that takes a lease and is killed before it can renew or give it back
+DEAD_REPLICA = """
+import asyncio, os, sys
+from modelmint.billing.concurrency import RedisLeases
+
+async def main():
+    leases = RedisLeases(sys.argv[1], lease_seconds=0.6)
+    assert await leases.enter("org_a", "req_1", 1)
+    os._exit(0)
+
+asyncio.run(main())
+"""
+
+
 @needs_redis
 async def test_a_dead_replicas_leases_come_back_when_its_leases_lapse():
-    async with two_replicas_leases() as (dead, alive):
-        assert await dead.enter("org_a", "req_1", 1)
-        dead._renewer.cancel()  # the replica dies: nobody renews or gives back its lease
+    async with two_replicas_leases() as (alive, other):
+        subprocess.run([sys.executable, "-c", DEAD_REPLICA, REDIS_URL], check=True, timeout=30)
         assert not await alive.enter("org_a", "req_2", 1)
         await asyncio.sleep(0.8)
         assert await alive.enter("org_a", "req_2", 1)
         # a live replica's lease outlasts the lease time, because it is renewed
         await asyncio.sleep(1.0)
-        assert not await dead.enter("org_a", "req_3", 1)
+        assert not await other.enter("org_a", "req_3", 1)
         alive.leave("org_a", "req_2")
         await asyncio.sleep(0.05)
-        assert await dead.enter("org_a", "req_3", 1)
+        assert await other.enter("org_a", "req_3", 1)
 
 
 @needs_redis

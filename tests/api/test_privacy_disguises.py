@@ -46,14 +46,14 @@ def readable(stored: str) -> str:
 @pytest.fixture
 def chosen_replies(monkeypatch):
     """The fake engine answers a prompt (or a chat's last message) in SPLIT with its half."""
-    original = FakeEngine._prompt_and_reply
+    original = FakeEngine.prompt_and_reply
 
     def reply(self, request):
         prompt, words = original(self, request)
         last = request.prompt if request.messages is None else request.messages[-1]["content"]
         return (prompt, [SPLIT[last]]) if last in SPLIT else (prompt, words)
 
-    monkeypatch.setattr(FakeEngine, "_prompt_and_reply", reply)
+    monkeypatch.setattr(FakeEngine, "prompt_and_reply", reply)
 
 
 async def test_disguised_values_are_redacted_in_stored_bodies(tmp_path):

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from modelmint.runtime import embeddings
 from modelmint.runtime.embeddings import ROUND_TOKENS, SentenceTransformersEngine
@@ -35,9 +36,7 @@ class CountingEncoder:
 
 
 def engine_with(encoder: CountingEncoder) -> SentenceTransformersEngine:
-    engine = SentenceTransformersEngine(Path("unused"), context_length=4096)
-    engine._encoder = encoder  # type: ignore[assignment]
-    return engine
+    return SentenceTransformersEngine(Path("unused"), context_length=4096, encoder=encoder)  # type: ignore[arg-type]
 
 
 async def test_a_large_request_is_cut_into_rounds_within_the_token_budget():
@@ -113,7 +112,7 @@ async def test_a_caller_that_leaves_frees_its_remaining_rounds():
     job.cancel()
     await asyncio.sleep(0.05)
     assert len(encoder.calls) < 10  # 100 texts would have taken 10 rounds
-    assert not engine._jobs
+    assert engine.queued == 0
 
 
 def test_forward_passes_stay_short_and_do_not_mix_short_with_long_texts():
@@ -130,3 +129,13 @@ def test_forward_passes_stay_short_and_do_not_mix_short_with_long_texts():
 def test_a_short_text_gets_its_own_pass_beside_long_ones():
     lengths = [12, 240, 240, 240]
     assert list(forward_batches([0, 1, 2, 3], lengths)) == [[0], [1, 2, 3]]
+
+
+def test_an_embedding_model_refuses_to_generate_before_anything_is_held():
+    from modelmint.core.errors import InvalidRequestError
+    from modelmint.runtime.engine import GenerationRequest, SamplingParams
+
+    engine = SentenceTransformersEngine(Path("unused"))
+    request = GenerationRequest(SamplingParams(), messages=[{"role": "user", "content": "hi"}])
+    with pytest.raises(InvalidRequestError, match="embedding model"):
+        engine.measure(request)  # called before admission: no hold, no ledger row

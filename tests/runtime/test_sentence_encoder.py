@@ -21,7 +21,11 @@ def test_matches_sentence_transformers_encode(encoder):
     texts = [("word " * (1 + (i * 37) % 90)).strip() + f" number {i}" for i in range(80)]
     assert len(texts) > 2 * FORWARD_BATCH
     rows = encoder.encode(texts, encoder.count_tokens(texts))
-    reference = encoder._model.encode(texts, batch_size=64, normalize_embeddings=True)
+    from sentence_transformers import SentenceTransformer
+
+    path = Registry.from_file().resolve("minilm").weights_path()
+    model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+    reference = model.encode(texts, batch_size=64, normalize_embeddings=True)
     assert rows.shape == (80, 384) and rows.dtype == np.float32
     assert np.abs(rows - reference).max() < 1e-5
 

@@ -99,3 +99,4 @@ async def test_privacy_redacts_a_copy_for_the_engine_and_restores_the_answer(
     assert "13812345678" not in str(seen[0].messages)  # the engine saw a placeholder
     assert body["choices"][0]["message"]["content"] == "You said: call me on 13812345678 please"
     assert request.messages[0].content == "call me on 13812345678 please"  # not rewritten
+

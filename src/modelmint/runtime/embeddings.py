@@ -30,8 +30,16 @@ from pathlib import Path
 import numpy as np
 
 from modelmint.core.errors import InvalidRequestError
-from modelmint.runtime.admission import AdmissionGate
-from modelmint.runtime.engine import Embeddings, EngineStats, GenerationEvent, GenerationRequest
+from modelmint.runtime.admission import AdmissionGate, Reservation
+from modelmint.runtime.engine import (
+    EMBEDDING_MODELS_DO_NOT_GENERATE,
+    Embeddings,
+    EngineStats,
+    GenerationEvent,
+    GenerationRequest,
+    Measured,
+    Meter,
+)
 from modelmint.runtime.limits import check_inputs_fit
 from modelmint.runtime.sentence_encoder import SentenceEncoder
 
@@ -78,13 +86,18 @@ class SentenceTransformersEngine:
     kind = "embeddings"
 
     def __init__(
-        self, path: Path, context_length: int = 256, threads: int = 2, max_queue: int = 64
+        self,
+        path: Path,
+        context_length: int = 256,
+        threads: int = 2,
+        max_queue: int = 64,
+        encoder: SentenceEncoder | None = None,  # one already loaded (`start` loads `path`)
     ) -> None:
         self.path = path
         self.context_length = context_length
         self.threads = threads
         self.gate = AdmissionGate(BATCH_TEXTS, max_queue)
-        self._encoder: SentenceEncoder | None = None
+        self._encoder: SentenceEncoder | None = encoder
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
         self._counter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-count")
         self._jobs: deque[_Job] = deque()
@@ -118,14 +131,18 @@ class SentenceTransformersEngine:
     def stats(self) -> EngineStats:
         return EngineStats(running=self.gate.running, waiting=self.gate.waiting)
 
-    def measure(self, request: GenerationRequest) -> tuple[int, int]:
-        return 0, 0
+    @property
+    def queued(self) -> int:
+        """Requests whose vectors are still to be made (a cancelled one leaves at once)."""
+        return len(self._jobs)
 
-    def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
-        raise InvalidRequestError(
-            "This is an embedding model; use /v1/embeddings, or pick a chat model.",
-            param="model",
-        )
+    def measure(self, request: GenerationRequest) -> Measured:
+        raise InvalidRequestError(EMBEDDING_MODELS_DO_NOT_GENERATE, param="model")
+
+    def generate(
+        self, work: Measured, meter: Meter, reservation: Reservation | None = None
+    ) -> AsyncIterator[GenerationEvent]:
+        raise InvalidRequestError(EMBEDDING_MODELS_DO_NOT_GENERATE, param="model")
 
     async def count(self, texts: Sequence[str]) -> list[int]:
         """Each input's token count as the model sees it; raises for one too long."""

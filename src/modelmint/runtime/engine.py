@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 FinishReason = Literal["stop", "length"]
 CHAT_MODELS_DO_NOT_EMBED = "This is a chat model; use an embedding model with /v1/embeddings."
+EMBEDDING_MODELS_DO_NOT_GENERATE = (
+    "This is an embedding model; use /v1/embeddings, or pick a chat model."
+)
 
 
 @dataclass(frozen=True, slots=True)

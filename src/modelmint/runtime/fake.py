@@ -63,7 +63,8 @@ class FakeEngine:
     def count_tokens(text: str) -> int:
         return len(text.split())
 
-    def _prompt_and_reply(self, request: GenerationRequest) -> tuple[str, list[str]]:
+    def prompt_and_reply(self, request: GenerationRequest) -> tuple[str, list[str]]:
+        """The prompt as one text and the words it answers (tests may replace it)."""
         if request.messages is not None:
             prompt = "\n".join(str(m.get("content") or "") for m in request.messages)
             last = next((m for m in reversed(request.messages) if m.get("role") == "user"), {})
@@ -74,7 +75,7 @@ class FakeEngine:
         return prompt, reply
 
     def measure(self, request: GenerationRequest) -> Measured:
-        prompt_tokens = self.count_tokens(self._prompt_and_reply(request)[0])
+        prompt_tokens = self.count_tokens(self.prompt_and_reply(request)[0])
         max_tokens = request.params.max_tokens or (self.context_length - prompt_tokens)
         if prompt_tokens + max_tokens > self.context_length:
             raise ContextLengthExceededError(
@@ -89,7 +90,7 @@ class FakeEngine:
         self, work: Measured, meter: Meter, reservation: Reservation | None = None
     ) -> AsyncIterator[GenerationEvent]:
         request, max_tokens = work.request, work.max_new_tokens
-        _, reply = self._prompt_and_reply(request)
+        _, reply = self.prompt_and_reply(request)
         meter.prompt_tokens = work.prompt_tokens
         async with self.gate.slot(reservation):
             stops = StopMatcher(request.params.stop)
