@@ -1,8 +1,5 @@
 """`Annotated` aliases of the dependencies in `deps`, so a route says what it needs in its
 signature (`state: State`, `account: AdminAccount`) instead of repeating `Depends(...)`.
-
-Each scope's checker is made once here: FastAPI caches a dependency per request by its
-callable, so every route of a scope must share the same one.
 """
 
 from __future__ import annotations

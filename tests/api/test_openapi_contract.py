@@ -1,0 +1,144 @@
+"""The OpenAPI document tells the truth: schemathesis reads `/openapi.json` from a running
+server (fake engines, SQLite) and sends every operation generated requests, valid and
+invalid, checking that no answer is a 5xx, that each status and content type is
+documented, and that each body matches its documented schema.
+
+Twice: with auth and an admin key (so the admin routes get past their guard), and
+without auth (loopback only, every caller is admin). The budget is fixed and the run
+seeded, so it takes about the same time and finds the same things on every run.
+
+schemathesis runs here through its engine (the one its CLI uses: the examples, coverage
+and fuzzing phases), not its pytest plugin, whose lazy schemas do not work with pytest 9.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from schemathesis.config import SchemathesisConfig
+from schemathesis.engine import Status, events
+
+from modelmint.api import create_app
+from modelmint.core.settings import Settings
+from modelmint.services import admin
+from modelmint.store.database import Database
+from modelmint.tenancy.secret import load_secret
+from tests.business_helpers import SECRET, business_settings
+from tests.helpers import fake_pool, running_server
+
+EXAMPLES = 20  # generated requests per operation in the fuzzing phase
+SEED = 20261105
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+)
+# The OpenAI routes answer 401, 403, 404 and 429 (and an event stream for stream=true)
+# that their decorators do not document yet: these two checks would fail on that gap, not
+# on a wrong answer. Their bodies are still checked. Drop this once they are documented.
+OPENAI_GAP = {
+    "include-path-regex": "^/v1/",
+    "checks": {
+        "status_code_conformance": {"enabled": False},
+        "content_type_conformance": {"enabled": False},
+    },
+}
+
+
+def admin_key(settings: Settings) -> str:
+    """The first admin key, made on the database before the server opens it."""
+    db = Database(settings.resolved_database_url())
+    try:
+        db.migrate()
+        secret = load_secret(settings.data_dir, SECRET)
+        return db.run(admin.init_admin, secret, True)["key"]
+    finally:
+        db.close()
+
+
+def contract_config(headers: dict[str, str]) -> SchemathesisConfig:
+    return SchemathesisConfig.from_dict(
+        {
+            "seed": SEED,
+            "headers": headers,
+            "generation": {
+                "mode": "all",  # valid requests and invalid ones
+                "max-examples": EXAMPLES,
+                "deterministic": True,
+                "database": "none",
+            },
+            "phases": {"stateful": {"enabled": False}},
+            "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
+            "operations": [OPENAI_GAP],
+        }
+    )
+
+
+@pytest.fixture(scope="module", params=["auth", "no-auth"])
+def served(request, tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:
+    folder: Path = tmp_path_factory.mktemp(f"contract-{request.param}")
+    settings = business_settings(folder, auth=request.param == "auth")
+    headers = {"Authorization": f"Bearer {admin_key(settings)}"} if settings.auth else {}
+    with running_server(create_app(settings, pool=fake_pool())) as url:
+        yield url, headers
+
+
+def describe(event: events.ScenarioFinished) -> list[str]:
+    """Each failed check of a scenario: what, and the request that shows it."""
+    found = []
+    for case_id, checks in event.recorder.checks.items():
+        for check in checks:
+            if check.failure_info is None:
+                continue
+            failure = check.failure_info.failure
+            interaction = event.recorder.interactions.get(case_id)
+            answer = interaction.response if interaction else None
+            got = f"{answer.status_code} {answer.content[:300]!r}" if answer else "no answer"
+            steps = "\n".join(step.curl for step in check.failure_info.steps)
+            found.append(
+                f"{event.label}: {check.name}: {failure.title}\n{failure.message}\n"
+                f"{steps or check.failure_info.code_sample}\n-> {got}"
+            )
+    return found
+
+
+def run_contract(url: str, headers: dict[str, str]) -> tuple[list[str], int]:
+    """(every problem found, how many requests were sent)."""
+    schema = schemathesis.openapi.from_url(f"{url}/openapi.json", config=contract_config(headers))
+    problems: list[str] = []
+    sent = 0
+    for event in schemathesis.engine.from_schema(schema).execute():
+        if isinstance(event, events.ScenarioFinished):
+            sent += len(event.recorder.interactions)
+            if event.status in (Status.FAILURE, Status.ERROR):
+                problems.extend(describe(event) or [f"{event.label}: {event.status}"])
+        elif isinstance(event, events.NonFatalError):
+            problems.append(f"{event.label}: {event.info.format()}")
+        elif isinstance(event, events.FatalError):
+            raise event.exception
+    return problems, sent
+
+
+def test_answers_match_the_document(served: tuple[str, dict[str, str]]) -> None:
+    problems, sent = run_contract(*served)
+    assert sent > 500, f"only {sent} requests were sent: the run did not reach every operation"
+    assert not problems, f"{len(problems)} problems:\n\n" + "\n\n".join(dict.fromkeys(problems))
+
+
+def test_the_document_is_whole(served: tuple[str, dict[str, str]]) -> None:
+    """Every operation documents a JSON (or text) answer with a schema; no FastAPI 422."""
+    import httpx
+
+    document: dict[str, Any] = httpx.get(f"{served[0]}/openapi.json").json()
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "422" not in responses, (method, path)
+            for status, answer in responses.items():
+                assert answer.get("content"), (method, path, status)
