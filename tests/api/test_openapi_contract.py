@@ -73,6 +73,22 @@ def contract_config(headers: dict[str, str]) -> SchemathesisConfig:
                 "database": "none",
             },
             "phases": {"stateful": {"enabled": False}},
+            # real names half the time, so that requests get past the lookups and the
+            # answers that succeed are checked too
+            "dictionaries": {
+                "models": {"values": ["default", "fake-chat", "embed", "fake-embed"]},
+                "orgs": {"values": ["admin"]},
+                "plans": {"values": ["starter"]},
+            },
+            "parameters": {
+                "body.model": {"dictionary": "models", "probability": 0.5},
+                "path.model": {"dictionary": "models", "probability": 0.5},
+                "body.org": {"dictionary": "orgs", "probability": 0.5},
+                "path.org": {"dictionary": "orgs", "probability": 0.5},
+                "query.org": {"dictionary": "orgs", "probability": 0.5},
+                "body.plan": {"dictionary": "plans", "probability": 0.5},
+                "path.plan": {"dictionary": "plans", "probability": 0.5},
+            },
             "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
             "operations": [OPENAI_GAP],
         }
