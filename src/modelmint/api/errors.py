@@ -45,11 +45,13 @@ ERROR_ANSWERS = {
     401: "No API key, or one that is unknown, revoked or expired (servers with auth)",
     403: "The key lacks the scope; or, without auth, a request not addressed to localhost "
     "or an admin change sent by a page of another site",
-    404: "No such organization, plan, key, invoice or model",
+    404: "No such organization, plan, key or model",
     413: "The request body is larger than the server accepts",
     429: "A rate limit, budget or concurrency limit was reached, or the model's queue is "
     "full; retry after Retry-After seconds",
-    503: "The database or Redis did not answer; retry after Retry-After seconds",
+    502: "The upstream server behind an upstream model failed",
+    503: "The model is still loading, or the database or Redis did not answer; retry shortly "
+    "(after Retry-After seconds when it is set)",
 }
 
 

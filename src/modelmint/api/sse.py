@@ -2,7 +2,7 @@
 
 sse-starlette watches for the client's disconnect and cancels the stream, which closes the
 service's generators and so stops generation at once. An error after the first byte is
-sent as one OpenAI-shaped error event.
+sent as one OpenAI-shaped error event. `event_stream` documents such a stream in OpenAPI.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from pydantic import BaseModel
 from sse_starlette import EventSourceResponse
 
 from modelmint.core.errors import ModelmintError
+from modelmint.services.responses import ErrorResponse
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +60,43 @@ class _Finishing(EventSourceResponse):
             await super().__call__(scope, receive, send)
         finally:
             self._on_close()
+
+
+def event_stream(chunk: type[BaseModel], description: str) -> dict[str, Any]:
+    """A `responses=` entry for stream=true: events whose data is a `chunk` as JSON, the
+    error body if the stream fails, and `[DONE]` last (OpenAPI 3.2's itemSchema, the form
+    FastAPI writes for its own event streams)."""
+    data = {
+        "anyOf": [
+            {"const": "[DONE]"},
+            *(
+                {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": _inlined(shape),
+                }
+                for shape in (chunk, ErrorResponse)
+            ),
+        ]
+    }
+    item = {"type": "object", "required": ["data"], "properties": {"data": data}}
+    return {"description": description, "content": {"text/event-stream": {"itemSchema": item}}}
+
+
+def _inlined(shape: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its definitions written in place: a schema inside a
+    media type cannot point into the document's components for models not listed there."""
+    schema = shape.model_json_schema(mode="serialization")
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            reference = node.get("$ref", "")
+            if reference.startswith("#/$defs/"):
+                return resolve(definitions[reference.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    return resolve(schema)
