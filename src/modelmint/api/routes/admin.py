@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from modelmint.api.depends import AdminAccount, State
+from modelmint.api.depends import API_KEY, AdminAccount, State
 from modelmint.api.deps import AppState
 from modelmint.api.errors import documented_errors
 from modelmint.core.bounds import Month, SafeName
@@ -30,6 +30,7 @@ router = APIRouter(
     tags=["admin"],
     default_response_class=JSONResponse,
     responses=documented_errors(401, 403, 503),
+    dependencies=[API_KEY],
 )
 # what the routes answer besides their own 401, 403 and 503: a 400 for a bad parameter or
 # body (or a conflict), 404 for what is not there, 413 for a body too large
