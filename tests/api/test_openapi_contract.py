@@ -102,7 +102,8 @@ def contract_config(headers: dict[str, str]) -> SchemathesisConfig:
     )
 
 
-@pytest.fixture(scope="module", params=["auth", "no-auth"])
+# a fresh server per test: the generated requests change the admin org (its limits, plan)
+@pytest.fixture(params=["auth", "no-auth"])
 def served(request, tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:
     folder: Path = tmp_path_factory.mktemp(f"contract-{request.param}")
     settings = business_settings(folder, auth=request.param == "auth")
