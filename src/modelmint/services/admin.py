@@ -69,6 +69,7 @@ class PlanCreate(Body):
     prices: dict[ModelName, ModelPrice] = Field(
         max_length=MAX_NAMES,
         description='Per model; "*" is required and prices every other model.',
+        json_schema_extra={"required": [plans.ANY_MODEL]},  # checked by plans.create_plan
     )
 
 
