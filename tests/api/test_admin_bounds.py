@@ -237,6 +237,8 @@ CASES: list[tuple[str, str, Any, str, tuple[str, ...]]] = [
     ),
     ("PUT", "/admin/orgs/admin/privacy", {"retention_days": BIG}, "retention_days", RANGE),
     ("PUT", "/admin/orgs/admin/privacy", {"retention_days": 0}, "retention_days", ("1 and 3650",)),
+    ("PUT", "/admin/orgs/admin/privacy", {"store_bodies": 1}, "store_bodies", ("boolean",)),
+    ("PUT", "/admin/orgs/admin/privacy", {"store_bodies": "yes"}, "store_bodies", ("boolean",)),
     # names and months in paths and queries
     ("PATCH", "/admin/orgs/ad%00min/limits", {}, "org", ("U+0000",)),
     ("POST", "/admin/plans/st%00arter/prices", {"model": "*", "input": 1, "output": 1}, "plan", ()),

@@ -1,12 +1,15 @@
-"""FastAPI dependencies: the app's state, the request id and the calling account, and
-their `Annotated` aliases for route signatures."""
+"""FastAPI dependencies: the app's state, the request id and the calling account; their
+`Annotated` aliases, so a route says what it needs in its signature (`state: State`,
+`account: AdminAccount`); and `API_KEY`, which puts the key a route needs into the
+OpenAPI document."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPBearer
 
 from modelmint.api.local_guard import check_local_request
 from modelmint.api.metrics import Metrics
@@ -61,3 +64,15 @@ State = Annotated[AppState, Depends(get_state)]
 RequestId = Annotated[str, Depends(get_request_id)]
 InferenceAccount = Annotated[Account, Depends(require_scope("inference"))]
 AdminAccount = Annotated[Account, Depends(require_scope("admin"))]
+
+# documentation only: it never refuses (get_account checks the key), so a route that lists
+# it behaves as before; its one cost is reading the Authorization header again
+API_KEY = Security(
+    HTTPBearer(
+        scheme_name="ApiKey",
+        bearerFormat="mm-...",
+        description="An API key, as `Authorization: Bearer mm-...`. A server run with "
+        "--no-auth (it then answers on loopback only) needs none.",
+        auto_error=False,
+    )
+)

@@ -1,4 +1,8 @@
-"""Turn every failure into OpenAI's error shape with the right status; never a bare 500."""
+"""Turn every failure into OpenAI's error shape with the right status; never a bare 500.
+
+Also what the OpenAPI document says about those answers: `documented_errors` for a
+route's `responses=`, and validation failures documented as the 400 they are.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from modelmint.core.errors import ModelmintError
+from modelmint.services.responses import ErrorResponse
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +36,31 @@ HTTP_CODES = {
     405: "method_not_allowed",
     413: "request_too_large",
 }
+
+
+# why each status is answered, for the OpenAPI document
+ERROR_ANSWERS = {
+    400: "Invalid request: a field is missing, of the wrong type or out of its bounds, the "
+    "body is not JSON, or a name is in use already",
+    401: "No API key, or one that is unknown, revoked or expired (servers with auth)",
+    403: "The key lacks the scope; or, without auth, a request not addressed to localhost "
+    "or an admin change sent by a page of another site",
+    404: "No such organization, plan, key or model",
+    413: "The request body is larger than the server accepts",
+    429: "A rate limit, budget or concurrency limit was reached, or the model's queue is "
+    "full; retry after Retry-After seconds",
+    502: "The upstream server behind an upstream model failed",
+    503: "The model is still loading, or the database or Redis did not answer; retry shortly "
+    "(after Retry-After seconds when it is set)",
+}
+
+
+def documented_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries: these statuses answer with the error body."""
+    return {
+        status: {"model": ErrorResponse, "description": ERROR_ANSWERS[status]}
+        for status in statuses
+    }
 
 
 def error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict:
@@ -88,6 +118,8 @@ def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    _document_validation_as_400(app)
+
     @app.exception_handler(ModelmintError)
     async def _modelmint(request: Request, exc: ModelmintError) -> JSONResponse:
         if exc.status >= 500:
@@ -133,3 +165,43 @@ def install_error_handlers(app: FastAPI) -> None:
             ),
             status_code=500,
         )
+
+
+def _document_validation_as_400(app: FastAPI) -> None:
+    """FastAPI documents a 422 for every route with parameters; `_validation` answers those
+    with a 400 in the error shape, so the document says that instead."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _validation_as_400(build())
+        return build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _validation_as_400(document: dict[str, Any]) -> None:
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            generated = responses.get("422", {}).get("content", {}).get("application/json", {})
+            if generated.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                del responses["422"]
+                responses.setdefault("400", _error_answer(400, schemas))
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+
+
+def _error_answer(status: int, schemas: dict[str, Any]) -> dict[str, Any]:
+    shape = ErrorResponse.model_json_schema(
+        ref_template="#/components/schemas/{model}", mode="serialization"
+    )
+    for name, definition in shape.pop("$defs", {}).items():
+        schemas.setdefault(name, definition)
+    schemas.setdefault(ErrorResponse.__name__, shape)
+    reference = {"$ref": f"#/components/schemas/{ErrorResponse.__name__}"}
+    return {
+        "description": ERROR_ANSWERS[status],
+        "content": {"application/json": {"schema": reference}},
+    }

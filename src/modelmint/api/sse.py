@@ -3,7 +3,8 @@
 sse-starlette watches for the client's disconnect and cancels the stream. The response
 closes the service's chunk iterator however it ends (also when it never got to send a
 byte), which stops generation at once and lets the service settle the request. An error
-after the first byte is sent as one OpenAI-shaped error event.
+after the first byte is sent as one OpenAI-shaped error event. `event_stream` documents
+such a stream in OpenAPI.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
+from pydantic import BaseModel
 from sse_starlette import EventSourceResponse
 
 from modelmint.core.errors import ModelmintError
+from modelmint.services.responses import ErrorResponse
 
 logger = logging.getLogger(__name__)
 
@@ -72,3 +75,43 @@ class _Closing(EventSourceResponse):
         finally:
             await self._chunks.aclose()  # type: ignore[attr-defined]
             self._on_close()
+
+
+def event_stream(chunk: type[BaseModel], description: str) -> dict[str, Any]:
+    """A `responses=` entry for stream=true: events whose data is a `chunk` as JSON, the
+    error body if the stream fails, and `[DONE]` last (OpenAPI 3.2's itemSchema, the form
+    FastAPI writes for its own event streams)."""
+    data = {
+        "anyOf": [
+            {"const": "[DONE]"},
+            *(
+                {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": _inlined(shape),
+                }
+                for shape in (chunk, ErrorResponse)
+            ),
+        ]
+    }
+    item = {"type": "object", "required": ["data"], "properties": {"data": data}}
+    return {"description": description, "content": {"text/event-stream": {"itemSchema": item}}}
+
+
+def _inlined(shape: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its definitions written in place: a schema inside a
+    media type cannot point into the document's components for models not listed there."""
+    schema = shape.model_json_schema(mode="serialization")
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            reference = node.get("$ref", "")
+            if reference.startswith("#/$defs/"):
+                return resolve(definitions[reference.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    return resolve(schema)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import DataError, IntegrityError
 
@@ -69,6 +69,7 @@ class PlanCreate(Body):
     prices: dict[ModelName, ModelPrice] = Field(
         max_length=MAX_NAMES,
         description='Per model; "*" is required and prices every other model.',
+        json_schema_extra={"required": [plans.ANY_MODEL]},  # checked by plans.create_plan
     )
 
 
@@ -97,7 +98,8 @@ class Subscribe(Body):
 
 
 class PrivacyBody(Body):
-    store_bodies: bool = Field(default=False, description="Keep request and response bodies")
+    # strict: the document says boolean, and 0, 1 or "yes" were taken for one
+    store_bodies: StrictBool = Field(default=False, description="Keep request and response bodies")
     pii_mode: Literal["off", "redact_storage", "redact_model", "block"] = "off"
     retention_days: RetentionDays = 30
 

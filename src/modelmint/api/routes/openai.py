@@ -8,9 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from modelmint.api.deps import AppState, InferenceAccount, RequestId, State
+from modelmint.api.deps import API_KEY, AppState, InferenceAccount, RequestId, State
 from modelmint.api.disconnect import ClientDisconnected, client_closed, unless_disconnected
-from modelmint.api.sse import sse_response
+from modelmint.api.errors import documented_errors
+from modelmint.api.sse import event_stream, sse_response
+from modelmint.services import responses as shapes
 from modelmint.services.chat import open_chat
 from modelmint.services.completions import open_completion
 from modelmint.services.context import Endpoint, RequestContext
@@ -20,7 +22,20 @@ from modelmint.services.models import get_model, list_models
 from modelmint.services.schemas import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from modelmint.tenancy.directory import Account
 
-router = APIRouter(prefix="/v1", tags=["openai"])
+router = APIRouter(
+    prefix="/v1",
+    tags=["openai"],
+    responses=documented_errors(401, 403, 503),
+    dependencies=[API_KEY],
+)
+GENERATION_ERRORS = documented_errors(400, 404, 413, 429, 502)
+
+
+def _answer_or_stream(whole: type, chunk: type) -> dict[int | str, dict[str, Any]]:
+    """200: the whole object as JSON, or with stream=true its chunks as server-sent events."""
+    streamed = event_stream(chunk, "The whole object; with stream=true, its chunks as events")
+    streamed["model"] = whole
+    return {200: streamed, **GENERATION_ERRORS}
 
 
 def _context(account: Account, request_id: str, endpoint: Endpoint, model: str) -> RequestContext:
@@ -62,7 +77,11 @@ async def _answer(
     return sse_response(first, chunks, observe, {"X-Accel-Buffering": "no", **headers})
 
 
-@router.post("/chat/completions", summary="Create a chat completion")
+@router.post(
+    "/chat/completions",
+    summary="Create a chat completion",
+    responses=_answer_or_stream(shapes.ChatCompletion, shapes.ChatCompletionChunk),
+)
 async def chat_completions(
     body: ChatCompletionRequest,
     request: Request,
@@ -75,7 +94,11 @@ async def chat_completions(
     return await _answer(opening, body.stream, state, request)
 
 
-@router.post("/completions", summary="Create a text completion")
+@router.post(
+    "/completions",
+    summary="Create a text completion",
+    responses=_answer_or_stream(shapes.TextCompletion, shapes.TextCompletionChunk),
+)
 async def completions(
     body: CompletionRequest,
     request: Request,
@@ -88,7 +111,11 @@ async def completions(
     return await _answer(opening, body.stream, state, request)
 
 
-@router.post("/embeddings", summary="Create embeddings")
+@router.post(
+    "/embeddings",
+    summary="Create embeddings",
+    responses={200: {"model": shapes.EmbeddingList}, **GENERATION_ERRORS},
+)
 async def embeddings(
     body: EmbeddingRequest,
     request: Request,
@@ -106,11 +133,15 @@ async def embeddings(
     return JSONResponse(result.body, headers=dict(result.headers))
 
 
-@router.get("/models", summary="List models")
+@router.get("/models", summary="List models", responses={200: {"model": shapes.ModelList}})
 async def models(state: State, account: InferenceAccount) -> Any:
     return list_models(state.pool)
 
 
-@router.get("/models/{model:path}", summary="Retrieve a model")
+@router.get(
+    "/models/{model:path}",
+    summary="Retrieve a model",
+    responses={200: {"model": shapes.Model}, **documented_errors(404)},
+)
 async def model(model: str, state: State, account: InferenceAccount) -> Any:
     return get_model(state.pool, model)
