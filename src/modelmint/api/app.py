@@ -12,11 +12,13 @@ from modelmint.api.deps import AppState
 from modelmint.api.errors import install_error_handlers
 from modelmint.api.metrics import Metrics
 from modelmint.api.middleware import RequestContextMiddleware
-from modelmint.api.routes import admin, health, openai
+from modelmint.api.routes import admin, files, health, openai
 from modelmint.core.settings import Settings
 from modelmint.runtime.pool import ModelPool, PoolOptions
 from modelmint.runtime.registry import Registry
 from modelmint.services.platform import Platform
+
+UPLOAD_FRAMING_BYTES = 64 * 1024
 
 
 def build_pool(settings: Settings) -> ModelPool:
@@ -58,9 +60,14 @@ def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
     app.state.modelmint = AppState(settings, pool, metrics, platform)
     install_error_handlers(app)
     app.include_router(openai.router)
+    app.include_router(files.router)
     app.include_router(health.router)
     app.include_router(admin.router)
     app.add_middleware(
-        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        metrics=metrics,
+        # an upload is the file and a few form fields around it
+        larger_bodies={("POST", "/v1/files"): settings.max_file_bytes + UPLOAD_FRAMING_BYTES},
     )
     return app

@@ -36,10 +36,17 @@ def too_large_message(limit: int) -> str:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        metrics: Metrics,
+        larger_bodies: dict[tuple[str, str], int] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
+        self.larger_bodies = larger_bodies or {}  # (method, path) -> its own limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,13 +68,14 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", []), *headers]
             await send(message)
 
+        limit = self.larger_bodies.get((scope["method"], scope["path"]), self.max_body_bytes)
         try:
-            if self._declared_size(scope) > self.max_body_bytes:
-                await self._too_large(send_with_id)
+            if self._declared_size(scope) > limit:
+                await self._too_large(send_with_id, limit)
                 return
-            await self.app(scope, self._limited(receive), send_with_id)
+            await self.app(scope, self._limited(receive, limit), send_with_id)
         except BodyTooLarge:
-            await self._too_large(send_with_id)
+            await self._too_large(send_with_id, limit)
         finally:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
@@ -96,7 +104,8 @@ class RequestContextMiddleware:
                     return 0
         return 0
 
-    def _limited(self, receive: Receive) -> Receive:
+    @staticmethod
+    def _limited(receive: Receive, limit: int) -> Receive:
         seen = 0
 
         async def wrapped() -> Message:
@@ -104,16 +113,17 @@ class RequestContextMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body_bytes:
-                    raise BodyTooLarge(self.max_body_bytes)
+                if seen > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         return wrapped
 
-    async def _too_large(self, send: Send) -> None:
+    @staticmethod
+    async def _too_large(send: Send, limit: int) -> None:
         body = json.dumps(
             error_body(
-                too_large_message(self.max_body_bytes),
+                too_large_message(limit),
                 "invalid_request_error",
                 None,
                 "request_too_large",

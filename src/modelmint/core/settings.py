@@ -43,6 +43,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=2 * 1024 * 1024, ge=1024, description="Largest accepted request body."
     )
+    files_dir: Path | None = Field(
+        default=None,
+        description="Where uploaded files are kept, encrypted (default: files/ in the data "
+        "dir); replicas that share uploads need a shared folder here.",
+    )
+    max_file_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1024,
+        le=1 << 40,
+        description="Largest file accepted by POST /v1/files (OpenAI's limit: 512 MB).",
+    )
     load_models: list[str] | None = Field(
         default=None, description="Only load these registry names (all when unset)."
     )
@@ -108,6 +119,9 @@ class Settings(BaseSettings):
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'modelmint.db'}"
+
+    def resolved_files_dir(self) -> Path:
+        return self.files_dir or self.data_dir / "files"
 
     @classmethod
     def settings_customise_sources(

@@ -1,4 +1,4 @@
-"""Encryption at rest of stored bodies: AES-256-GCM, with a key id on every blob.
+"""Encryption at rest of stored bodies and files: AES-256-GCM, with a key id on every blob.
 
 Keys come from `MODELMINT_ENCRYPTION_KEYS` (JSON: {"key id": "base64 of 32 bytes"}, the
 last one encrypts) or, when unset, from `encryption_keys.json` in the data dir, created
@@ -55,16 +55,23 @@ class Keyring:
     def encrypt(self, plaintext: str, context: str) -> tuple[str, bytes]:
         """(key id, blob); `context` (the row's id) is authenticated, so a blob cannot be
         moved to another row unnoticed."""
-        nonce = secrets.token_bytes(NONCE_BYTES)
-        blob = self._ciphers[self.active].encrypt(nonce, plaintext.encode(), context.encode())
-        return self.active, nonce + blob
+        return self.encrypt_bytes(plaintext.encode(), context)
 
     def decrypt(self, key_id: str, blob: bytes, context: str) -> str:
+        return self.decrypt_bytes(key_id, blob, context).decode()
+
+    def encrypt_bytes(self, plaintext: bytes, context: str) -> tuple[str, bytes]:
+        """`encrypt` for bytes."""
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        blob = self._ciphers[self.active].encrypt(nonce, plaintext, context.encode())
+        return self.active, nonce + blob
+
+    def decrypt_bytes(self, key_id: str, blob: bytes, context: str) -> bytes:
         cipher = self._ciphers.get(key_id)
         if cipher is None:
             raise KeyError(f"encryption key {key_id!r} is not configured; it is needed to read")
         nonce, body = blob[:NONCE_BYTES], blob[NONCE_BYTES:]
-        return cipher.decrypt(nonce, body, context.encode()).decode()
+        return cipher.decrypt(nonce, body, context.encode())
 
 
 def new_key_text() -> str:

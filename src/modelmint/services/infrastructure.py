@@ -1,6 +1,7 @@
 """What the services stand on, built once per process from the settings: the database,
 the tenancy directory, the secret and the keyring, the rate limiter, the concurrency
-leases and the ledger spool. The app holds it in its state; nothing else builds them.
+leases, the ledger spool and the vault of uploaded files. The app holds it in its state;
+nothing else builds them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from modelmint.billing.spool import LedgerSpool
 from modelmint.core.errors import StoreUnavailableError
 from modelmint.core.settings import Settings
 from modelmint.privacy.crypto import Keyring
+from modelmint.privacy.vault import FileVault
 from modelmint.store.database import Database
 from modelmint.tenancy.directory import Directory
 from modelmint.tenancy.secret import load_secret
@@ -51,27 +53,32 @@ class Infrastructure:
     limiter: RateLimiter
     leases: Leases
     spool: LedgerSpool | None
+    vault: FileVault  # uploaded files, encrypted
     options: MeteringOptions = MeteringOptions()
+    max_file_bytes: int = 512 * 1024 * 1024
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Infrastructure:
         db = Database(settings.resolved_database_url())
         secret = load_secret(settings.data_dir, _secret_text(settings.secret_key))
+        keyring = Keyring.load(settings.data_dir, _secret_text(settings.encryption_keys))
         redis_url, timeout = settings.redis_url, settings.redis_timeout_seconds
         return cls(
             db=db,
             secret=secret,
-            keyring=Keyring.load(settings.data_dir, _secret_text(settings.encryption_keys)),
+            keyring=keyring,
             directory=Directory(db, secret) if settings.auth else None,
             limiter=RedisLimiter(redis_url, timeout=timeout) if redis_url else InProcessLimiter(),
             leases=RedisLeases(redis_url, timeout=timeout) if redis_url else InProcessLeases(),
             spool=LedgerSpool(settings.data_dir / SPOOL_FILE),
+            vault=FileVault(settings.resolved_files_dir(), keyring),
             options=MeteringOptions(
                 ledger_enabled=settings.usage_ledger,
                 hold_timeout=timedelta(seconds=settings.hold_timeout_seconds),
                 costs_per_hour=tuple(settings.engine_cost_per_hour.items()),
                 default_cost_per_hour=settings.default_engine_cost_per_hour,
             ),
+            max_file_bytes=settings.max_file_bytes,
         )
 
     async def start(self) -> None:

@@ -1,8 +1,8 @@
 """Everything the endpoints share, built once from the settings and held by the app:
-the infrastructure, who is calling (`auth`), the metered path (`metering`) and the
-periodic chores, each owned by its room: the tenancy revision poll by the directory, hold
-sweep, hold renewal and spool replay by the settlements, the purge of stored bodies by
-privacy.
+the infrastructure, who is calling (`auth`), the metered path (`metering`), uploaded
+files (`files`) and the periodic chores, each owned by its room: the tenancy revision
+poll by the directory, hold sweep, hold renewal and spool replay by the settlements, the
+purge of stored bodies by privacy, the deletion of expired files by the files.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from modelmint.core.settings import Settings
 from modelmint.privacy.retention import purge_past_retention
 from modelmint.services.auth import Authenticator
 from modelmint.services.chores import Chores
+from modelmint.services.files import Files
 from modelmint.services.infrastructure import Infrastructure
 from modelmint.services.metering import Metering
 
 SPOOL_REPLAY_SECONDS = 30.0
+FILE_EXPIRY_SECONDS = 600.0  # expired files are hidden at once, deleted within this
 
 
 class Platform:
@@ -32,6 +34,7 @@ class Platform:
         self.auth = Authenticator(infra.directory)
         self._background = Background()  # settles and give-backs not awaited by a request
         self.metering = Metering(infra, self._background)
+        self.files = Files(infra.db, infra.vault, infra.max_file_bytes)
         self.chores = Chores()
         settlements = self.metering.settlements
         if infra.directory is not None:  # a tenancy change on any replica reaches this one
@@ -41,6 +44,7 @@ class Platform:
         if infra.spool is not None:
             self.chores.add("replay-ledger-spool", SPOOL_REPLAY_SECONDS, settlements.replay)
         self.chores.add("sweep-holds", sweep_every, settlements.sweep)
+        self.chores.add("expire-files", FILE_EXPIRY_SECONDS, self.files.delete_expired)
         renew_every = infra.options.hold_timeout.total_seconds() / 3
         self.chores.add("renew-holds", renew_every, settlements.renew)
 

@@ -208,6 +208,35 @@ class ModelList(Shape):
     data: list[Model]
 
 
+# files
+
+
+class FileObject(Shape):
+    id: str
+    object: Literal["file"]
+    bytes: int
+    created_at: int = Field(description="Unix seconds")
+    expires_at: int | None = Field(description="Unix seconds; null: kept until deleted")
+    filename: str
+    purpose: str
+    status: Literal["processed"]
+    status_details: None
+
+
+class FileList(Shape):
+    object: Literal["list"]
+    data: list[FileObject]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class FileDeleted(Shape):
+    id: str
+    object: Literal["file"]
+    deleted: Literal[True]
+
+
 # operations
 
 

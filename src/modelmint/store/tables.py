@@ -208,3 +208,21 @@ revisions = Table(
     Column("name", String(40), primary_key=True),
     Column("value", BigInteger, nullable=False),
 )
+
+# uploaded files (OpenAI's /v1/files); their bytes live encrypted in the data dir's
+# files/ folder (privacy/vault.py), these rows say whose they are and what they hold
+files = Table(
+    "files",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("org_id", String(40), ForeignKey("orgs.id"), nullable=False),
+    Column("filename", String(512), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("key_id", String(40), nullable=False),  # the encryption key's id
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime),
+    # an org's list, newest first, by purpose: the listing reads this index alone
+    Index("ix_files_org_created", "org_id", "created_at", "id"),
+)

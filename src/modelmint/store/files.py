@@ -1,0 +1,95 @@
+"""Rows of uploaded files: add, find (within one org), list a page, delete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, delete, or_, select
+
+from modelmint.store.tables import files
+
+columns = files.c
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    id: str
+    org_id: str
+    filename: str
+    purpose: str
+    bytes: int
+    sha256: str
+    key_id: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+def add_file(connection: Connection, record: FileRecord) -> None:
+    connection.execute(files.insert().values(**_values(record)))
+
+
+def _values(record: FileRecord) -> dict:
+    return {name: getattr(record, name) for name in FileRecord.__slots__}
+
+
+def find_file(connection: Connection, org_id: str, file_id: str) -> FileRecord | None:
+    """The org's file `file_id`; None when it is another org's or does not exist."""
+    row = connection.execute(
+        select(files).where(columns.id == file_id, columns.org_id == org_id)
+    ).one_or_none()
+    return None if row is None else FileRecord(**row._mapping)
+
+
+@dataclass(frozen=True, slots=True)
+class FileQuery:
+    """A page of an org's files: by purpose (all when None), after the file `after`."""
+
+    org_id: str
+    purpose: str | None
+    after: FileRecord | None
+    limit: int
+    newest_first: bool = True
+
+
+def list_files(connection: Connection, page: FileQuery) -> list[FileRecord]:
+    """Up to `page.limit` files in creation order (ties by id), after `page.after`."""
+    query = select(files).where(columns.org_id == page.org_id)
+    if page.purpose is not None:
+        query = query.where(columns.purpose == page.purpose)
+    if page.after is not None:
+        query = query.where(_beyond(page.after, page.newest_first))
+    order = (columns.created_at, columns.id)
+    descending = [c.desc() for c in order]
+    query = query.order_by(*(descending if page.newest_first else order)).limit(page.limit)
+    return [FileRecord(**row._mapping) for row in connection.execute(query)]
+
+
+def _beyond(after: FileRecord, newest_first: bool):
+    if newest_first:
+        return or_(
+            columns.created_at < after.created_at,
+            and_(columns.created_at == after.created_at, columns.id < after.id),
+        )
+    return or_(
+        columns.created_at > after.created_at,
+        and_(columns.created_at == after.created_at, columns.id > after.id),
+    )
+
+
+def delete_file(connection: Connection, org_id: str, file_id: str) -> bool:
+    result = connection.execute(
+        delete(files).where(columns.id == file_id, columns.org_id == org_id)
+    )
+    return result.rowcount > 0
+
+
+def expired_files(connection: Connection, now: datetime, limit: int = 500) -> list[FileRecord]:
+    """Files whose `expires_at` has passed, oldest first."""
+    query = (
+        select(files)
+        .where(columns.expires_at.is_not(None), columns.expires_at <= now)
+        .order_by(columns.expires_at)
+        .limit(limit)
+    )
+    return [FileRecord(**row._mapping) for row in connection.execute(query)]
