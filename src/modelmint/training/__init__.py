@@ -1,0 +1,1 @@
+"""Customization: datasets, fine-tuning jobs, recipes, evaluation and export."""
