@@ -31,7 +31,8 @@ class ContextConfig:
     n_threads: int = 2
 
 
-def _silence_native_logs() -> None:
+def silence_native_logs() -> None:
+    """llama.cpp logs every load and quantization to stderr; only errors matter here."""
     from llama_cpp import _logger
 
     _logger.set_verbose(False)
@@ -41,7 +42,7 @@ class LlamaModel:
     """Owns `llama_model*` and `llama_context*`; call `close()` to free them."""
 
     def __init__(self, path: Path, config: ContextConfig) -> None:
-        _silence_native_logs()
+        silence_native_logs()
         llama_cpp.llama_backend_init()
         model_params = llama_cpp.llama_model_default_params()
         self.model = llama_cpp.llama_model_load_from_file(str(path).encode(), model_params)
