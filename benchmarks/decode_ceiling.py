@@ -22,6 +22,7 @@ import argparse
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import llama_cpp
 import numpy as np
@@ -94,13 +95,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=100, help="decode steps per run (100)")
     parser.add_argument("--runs", type=int, default=3, help="repeats; medians (3)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (2)")
+    parser.add_argument("--gguf", help="another GGUF to measure (default: the chat model's)")
     args = parser.parse_args(argv)
 
     slots = max(args.batches)
     config = ContextConfig(
         n_ctx=CELLS_PER_SEQUENCE * slots, n_seq_max=slots, n_batch=512, n_threads=args.threads
     )
-    model = LlamaModel(gguf_path(), config)
+    model = LlamaModel(Path(args.gguf) if args.gguf else gguf_path(), config)
     batch = Batch(512)
     try:
         decode_rate(model, batch, slots, 10)  # warm-up
