@@ -18,6 +18,7 @@ from tests.business_helpers import SECRET, business_settings
 from tests.helpers import fake_pool, running_server
 
 LIMIT = 64 * 1024  # this server's MODELMINT_MAX_FILE_BYTES
+ORG_LIMIT = 3 * LIMIT  # MODELMINT_MAX_ORG_FILES_BYTES
 JSONL = (
     b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}'
     b"\n"
@@ -36,13 +37,15 @@ def make_admin(settings) -> str:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[tuple[str, dict[str, str], object]]:
     """A server with auth, two orgs with a key each: (url, {org: key}, settings)."""
-    settings = business_settings(tmp_path_factory.mktemp("files"), max_file_bytes=LIMIT)
+    settings = business_settings(
+        tmp_path_factory.mktemp("files"), max_file_bytes=LIMIT, max_org_files_bytes=ORG_LIMIT
+    )
     admin_key = make_admin(settings)
     with running_server(create_app(settings, pool=fake_pool())) as url:
         headers = {"Authorization": f"Bearer {admin_key}"}
         keys = {}
         with httpx.Client(base_url=url, headers=headers) as http:
-            for org in ("acme", "globex"):
+            for org in ("acme", "globex", "initech"):
                 assert http.post("/admin/orgs", json={"name": org}).status_code == 201
                 keys[org] = http.post("/admin/keys", json={"org": org}).json()["key"]
         yield url, keys, settings
@@ -112,6 +115,19 @@ def test_a_file_over_the_limit_is_413_and_nothing_is_kept(served):
     _, _, settings = served
     folder = settings.data_dir / "files"
     assert not list(folder.rglob("*.partial"))
+
+
+def test_an_orgs_files_together_stay_within_their_limit(served):
+    oai = client(served, "initech")
+    chunk = b"q" * (60 * 1024)
+    kept = [oai.files.create(file=(f"{i}.bin", chunk), purpose="user_data") for i in range(3)]
+    with pytest.raises(openai.APIStatusError) as refused:
+        oai.files.create(file=("more.bin", chunk), purpose="user_data")
+    assert refused.value.status_code == 413
+    assert "MODELMINT_MAX_ORG_FILES_BYTES" in refused.value.message
+    assert len(oai.files.list().data) == 3
+    oai.files.delete(kept[0].id)  # room again
+    oai.files.create(file=("more.bin", chunk), purpose="user_data")
 
 
 @pytest.mark.parametrize(

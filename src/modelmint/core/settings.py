@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         le=1 << 40,
         description="Largest file accepted by POST /v1/files (OpenAI's limit: 512 MB).",
     )
+    max_org_files_bytes: int = Field(
+        default=10 * 1024**3,
+        ge=1024,
+        le=1 << 50,
+        description="The most an organization's files may hold together.",
+    )
     load_models: list[str] | None = Field(
         default=None, description="Only load these registry names (all when unset)."
     )

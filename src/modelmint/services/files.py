@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO, Literal
@@ -31,6 +32,7 @@ PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 MAX_LIST = 10_000
 EXPIRY_SECONDS = (3600, 30 * 24 * 3600)  # expires_after.seconds: one hour to 30 days
 MAX_FILENAME = 512
+VAULT_THREADS = 2
 EPOCH = datetime(1970, 1, 1)  # stored times are naive UTC
 
 
@@ -62,22 +64,44 @@ def _epoch(moment: datetime) -> int:
     return int((moment - EPOCH).total_seconds())
 
 
+@dataclass(frozen=True, slots=True)
+class FileLimits:
+    per_file: int  # MODELMINT_MAX_FILE_BYTES
+    per_org: int  # MODELMINT_MAX_ORG_FILES_BYTES: an org's files together
+
+
 class Files:
-    def __init__(self, db: Database, vault: FileVault, max_bytes: int) -> None:
+    def __init__(self, db: Database, vault: FileVault, limits: FileLimits) -> None:
         self.db = db
         self.vault = vault
-        self.max_bytes = max_bytes
+        self.limits = limits
+        # the vault's disk work and encryption, on threads of its own: uploads wait for
+        # each other, never for the threads the rest of the server runs its work on
+        self._io = ThreadPoolExecutor(max_workers=VAULT_THREADS, thread_name_prefix="files")
+
+    def close(self) -> None:
+        self._io.shutdown(wait=False, cancel_futures=True)
+
+    async def _in_vault(self, work: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._io, work, *args)
 
     async def upload(self, account: Account, upload: Upload) -> dict[str, Any]:
         _check_upload(upload)
         org_id, file_id = account.org.id, "file-" + secrets.token_hex(12)
+        used = await self.db.read(rows.org_bytes, org_id)
+        room = self.limits.per_org - used
+        if room <= 0:
+            raise self._org_full(used)
+        limit = min(self.limits.per_file, room)
         try:
-            sealed = await asyncio.to_thread(
-                self.vault.write, org_id, file_id, upload.content, self.max_bytes
+            sealed = await self._in_vault(
+                self.vault.write, org_id, file_id, upload.content, limit
             )
         except TooLarge:
+            if limit < self.limits.per_file:
+                raise self._org_full(used) from None
             raise PayloadTooLargeError(
-                f"The file is larger than this server's limit of {self.max_bytes} bytes "
+                f"The file is larger than this server's limit of {self.limits.per_file} bytes "
                 "(MODELMINT_MAX_FILE_BYTES). Split it, or ask the operator to raise it."
             ) from None
         now = utcnow()
@@ -96,9 +120,16 @@ class Files:
         try:
             await self.db.write(rows.add_file, record)
         except BaseException:
-            await asyncio.to_thread(self.vault.delete, org_id, file_id)
+            await self._in_vault(self.vault.delete, org_id, file_id)
             raise
         return file_object(record)
+
+    def _org_full(self, used: int) -> PayloadTooLargeError:
+        return PayloadTooLargeError(
+            f"Your organization's files hold {used} bytes and this file would pass their "
+            f"limit of {self.limits.per_org} bytes (MODELMINT_MAX_ORG_FILES_BYTES). Delete "
+            "files you no longer need, or ask the operator to raise the limit."
+        )
 
     async def get(self, account: Account, file_id: str) -> FileRecord:
         record = await self.db.read(rows.find_file, account.org.id, file_id)
@@ -117,7 +148,7 @@ class Files:
     async def delete(self, account: Account, file_id: str) -> dict[str, Any]:
         record = await self.get(account, file_id)
         await self.db.write(rows.delete_file, record.org_id, record.id)
-        await asyncio.to_thread(self.vault.delete, record.org_id, record.id)
+        await self._in_vault(self.vault.delete, record.org_id, record.id)
         return {"id": record.id, "object": "file", "deleted": True}
 
     async def page(
@@ -156,7 +187,7 @@ class Files:
         expired = await self.db.read(rows.expired_files, utcnow())
         for record in expired:
             await self.db.write(rows.delete_file, record.org_id, record.id)
-            await asyncio.to_thread(self.vault.delete, record.org_id, record.id)
+            await self._in_vault(self.vault.delete, record.org_id, record.id)
         if expired:
             logger.info("deleted %d files past their expiry", len(expired))
         return len(expired)

@@ -56,6 +56,7 @@ class Infrastructure:
     vault: FileVault  # uploaded files, encrypted
     options: MeteringOptions = MeteringOptions()
     max_file_bytes: int = 512 * 1024 * 1024
+    max_org_files_bytes: int = 10 * 1024**3
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Infrastructure:
@@ -79,6 +80,7 @@ class Infrastructure:
                 default_cost_per_hour=settings.default_engine_cost_per_hour,
             ),
             max_file_bytes=settings.max_file_bytes,
+            max_org_files_bytes=settings.max_org_files_bytes,
         )
 
     async def start(self) -> None:

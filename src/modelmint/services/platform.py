@@ -14,7 +14,7 @@ from modelmint.core.settings import Settings
 from modelmint.privacy.retention import purge_past_retention
 from modelmint.services.auth import Authenticator
 from modelmint.services.chores import Chores
-from modelmint.services.files import Files
+from modelmint.services.files import FileLimits, Files
 from modelmint.services.infrastructure import Infrastructure
 from modelmint.services.metering import Metering
 
@@ -34,7 +34,9 @@ class Platform:
         self.auth = Authenticator(infra.directory)
         self._background = Background()  # settles and give-backs not awaited by a request
         self.metering = Metering(infra, self._background)
-        self.files = Files(infra.db, infra.vault, infra.max_file_bytes)
+        self.files = Files(
+            infra.db, infra.vault, FileLimits(infra.max_file_bytes, infra.max_org_files_bytes)
+        )
         self.chores = Chores()
         settlements = self.metering.settlements
         if infra.directory is not None:  # a tenancy change on any replica reaches this one
@@ -65,6 +67,7 @@ class Platform:
 
     async def close(self) -> None:
         await self.chores.close()
+        self.files.close()
         await self.infra.close_directory()
         # rows being written and tokens being given back, before the limiter goes
         if not await self._background.drain():

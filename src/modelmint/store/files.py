@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, delete, or_, select
+from sqlalchemy import Connection, and_, delete, func, or_, select
 
 from modelmint.store.tables import files
 
@@ -75,6 +75,12 @@ def _beyond(after: FileRecord, newest_first: bool):
         columns.created_at > after.created_at,
         and_(columns.created_at == after.created_at, columns.id > after.id),
     )
+
+
+def org_bytes(connection: Connection, org_id: str) -> int:
+    """What the org's files hold together."""
+    query = select(func.coalesce(func.sum(columns.bytes), 0)).where(columns.org_id == org_id)
+    return int(connection.execute(query).scalar_one())
 
 
 def delete_file(connection: Connection, org_id: str, file_id: str) -> bool:
