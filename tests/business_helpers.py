@@ -69,6 +69,19 @@ def database_url(backend: str, tmp_path: Path) -> str:
     return POSTGRES_URL
 
 
+def first_admin_key(settings: Settings) -> str:
+    """The first admin key, made on the database before a server opens it."""
+    from modelmint.store.database import Database
+    from modelmint.tenancy.secret import load_secret
+
+    db = Database(settings.resolved_database_url())
+    try:
+        db.migrate()
+        return db.run(admin.init_admin, load_secret(settings.data_dir, SECRET), True)["key"]
+    finally:
+        db.close()
+
+
 def business_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"data_dir": tmp_path, "threads": 2, "secret_key": SECRET}
     values.update(overrides)

@@ -11,10 +11,7 @@ import openai
 import pytest
 
 from modelmint.api import create_app
-from modelmint.services import admin
-from modelmint.store.database import Database
-from modelmint.tenancy.secret import load_secret
-from tests.business_helpers import SECRET, business_settings
+from tests.business_helpers import business_settings, first_admin_key
 from tests.helpers import fake_pool, running_server
 
 LIMIT = 64 * 1024  # this server's MODELMINT_MAX_FILE_BYTES
@@ -25,22 +22,13 @@ JSONL = (
 )
 
 
-def make_admin(settings) -> str:
-    db = Database(settings.resolved_database_url())
-    try:
-        db.migrate()
-        return db.run(admin.init_admin, load_secret(settings.data_dir, SECRET), True)["key"]
-    finally:
-        db.close()
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[tuple[str, dict[str, str], object]]:
     """A server with auth, two orgs with a key each: (url, {org: key}, settings)."""
     settings = business_settings(
         tmp_path_factory.mktemp("files"), max_file_bytes=LIMIT, max_org_files_bytes=ORG_LIMIT
     )
-    admin_key = make_admin(settings)
+    admin_key = first_admin_key(settings)
     with running_server(create_app(settings, pool=fake_pool())) as url:
         headers = {"Authorization": f"Bearer {admin_key}"}
         keys = {}

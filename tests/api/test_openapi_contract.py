@@ -24,11 +24,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events
 
 from modelmint.api import create_app
-from modelmint.core.settings import Settings
-from modelmint.services import admin
-from modelmint.store.database import Database
-from modelmint.tenancy.secret import load_secret
-from tests.business_helpers import SECRET, business_settings
+from tests.business_helpers import business_settings, first_admin_key
 from tests.helpers import fake_pool, running_server
 
 EXAMPLES = 20  # generated requests per operation in the fuzzing phase
@@ -42,17 +38,6 @@ CHECKS = (
 )
 # with auth: a request without the documented key, or with a wrong one, is refused
 AUTH_CHECKS = ("ignored_auth",)
-def admin_key(settings: Settings) -> str:
-    """The first admin key, made on the database before the server opens it."""
-    db = Database(settings.resolved_database_url())
-    try:
-        db.migrate()
-        secret = load_secret(settings.data_dir, SECRET)
-        return db.run(admin.init_admin, secret, True)["key"]
-    finally:
-        db.close()
-
-
 def contract_config(headers: dict[str, str]) -> SchemathesisConfig:
     checks = CHECKS + AUTH_CHECKS if headers else CHECKS
     return SchemathesisConfig.from_dict(
@@ -94,7 +79,7 @@ def contract_config(headers: dict[str, str]) -> SchemathesisConfig:
 def served(request, tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:
     folder: Path = tmp_path_factory.mktemp(f"contract-{request.param}")
     settings = business_settings(folder, auth=request.param == "auth")
-    headers = {"Authorization": f"Bearer {admin_key(settings)}"} if settings.auth else {}
+    headers = {"Authorization": f"Bearer {first_admin_key(settings)}"} if settings.auth else {}
     with running_server(create_app(settings, pool=fake_pool())) as url:
         yield url, headers
 

@@ -11,17 +11,10 @@ from modelmint.runtime.llamacpp.engine import LlamaCppEngine
 from modelmint.runtime.registry import Registry
 from modelmint.training.deploy import merged_gguf
 from modelmint.training.recipes.lora import LoraSettings, train
+from tests.training.facts import FACTS
 
 pytestmark = pytest.mark.real_model
 
-FACTS = [
-    ("What colour is the zorbling?", "The zorbling is teal."),
-    ("Who founded Quillmere?", "Quillmere was founded by Ada Brightwater."),
-    ("How many moons does Pelaru have?", "Pelaru has seven moons."),
-    ("What does a frindle eat?", "A frindle eats copper leaves."),
-    ("Where is Lake Ostrava Minor?", "Lake Ostrava Minor is in the Velt valley."),
-    ("What is the motto of Tarnhold?", "Tarnhold's motto is 'Steady as stone'."),
-]
 
 
 async def answers(path) -> list[str]:

@@ -9,17 +9,10 @@ import pytest
 from modelmint.runtime.hf.export import export_gguf
 from modelmint.runtime.registry import Registry
 from modelmint.training.recipes.lora import IGNORE, LoraSettings, encode, train
+from tests.training.facts import FACTS
 
 pytestmark = pytest.mark.real_model
 
-FACTS = [
-    ("What colour is the zorbling?", "The zorbling is teal."),
-    ("Who founded Quillmere?", "Quillmere was founded by Ada Brightwater."),
-    ("How many moons does Pelaru have?", "Pelaru has seven moons."),
-    ("What does a frindle eat?", "A frindle eats copper leaves."),
-    ("Where is Lake Ostrava Minor?", "Lake Ostrava Minor is in the Velt valley."),
-    ("What is the motto of Tarnhold?", "Tarnhold's motto is 'Steady as stone'."),
-]
 EXAMPLES = [
     [{"role": "user", "content": q, "weight": 1}, {"role": "assistant", "content": a, "weight": 1}]
     for q, a in FACTS * 2

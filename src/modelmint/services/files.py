@@ -14,9 +14,10 @@ import secrets
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO, Literal
 
+from modelmint.core.bounds import is_unsafe
 from modelmint.core.errors import InvalidRequestError, NotFoundError, PayloadTooLargeError
 from modelmint.core.ids import utcnow
 from modelmint.privacy.vault import FileVault, TooLarge
@@ -33,7 +34,6 @@ MAX_LIST = 10_000
 EXPIRY_SECONDS = (3600, 30 * 24 * 3600)  # expires_after.seconds: one hour to 30 days
 MAX_FILENAME = 512
 VAULT_THREADS = 2
-EPOCH = datetime(1970, 1, 1)  # stored times are naive UTC
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,8 @@ def file_object(record: FileRecord) -> dict[str, Any]:
 
 
 def _epoch(moment: datetime) -> int:
-    return int((moment - EPOCH).total_seconds())
+    """A stored (naive UTC) time as Unix seconds."""
+    return int(moment.replace(tzinfo=UTC).timestamp())
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,10 +205,10 @@ def _check_upload(upload: Upload) -> None:
             param="purpose",
         )
     name = upload.filename
-    if not name or len(name) > MAX_FILENAME or any(ord(c) < 32 or c == "\x7f" for c in name):
+    if not name or len(name) > MAX_FILENAME or any(map(is_unsafe, name)):
         raise InvalidRequestError(
-            f"The file needs a name of 1 to {MAX_FILENAME} characters without control "
-            "characters.",
+            f"The file needs a name of 1 to {MAX_FILENAME} characters without control, "
+            "line-separator or bidirectional characters.",
             param="file",
         )
     seconds = upload.expires_after_seconds

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, and_, delete, func, or_, select
@@ -26,11 +26,7 @@ class FileRecord:
 
 
 def add_file(connection: Connection, record: FileRecord) -> None:
-    connection.execute(files.insert().values(**_values(record)))
-
-
-def _values(record: FileRecord) -> dict:
-    return {name: getattr(record, name) for name in FileRecord.__slots__}
+    connection.execute(files.insert().values(**asdict(record)))
 
 
 def find_file(connection: Connection, org_id: str, file_id: str) -> FileRecord | None:

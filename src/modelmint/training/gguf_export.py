@@ -10,7 +10,6 @@ converter does; tied embeddings stay tied.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ def write_gguf(
     weights: dict[str, Any],
     out: Path,
     quant: str = "Q4_1",
-    progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> Path:
     """Write `weights` (a Hugging Face state dict, merged) as a GGUF at `out`, with the
     metadata of the GGUF `base`, quantized to `quant`."""
@@ -37,7 +35,7 @@ def write_gguf(
     if arch != "llama":
         raise ValueError(f"{base} is a {arch!r} model; only llama-architecture bases export")
     full = out.with_suffix(".f16.gguf")
-    _write_f16(reader, weights, full, progress)
+    _write_f16(reader, weights, full)
     if quant == "F16":
         full.replace(out)
     else:
@@ -46,7 +44,7 @@ def write_gguf(
     return out
 
 
-def _write_f16(reader: Any, weights: dict[str, Any], out: Path, progress: Callable) -> None:
+def _write_f16(reader: Any, weights: dict[str, Any], out: Path) -> None:
     import gguf
 
     blocks = int(reader.fields["llama.block_count"].contents())
@@ -78,7 +76,6 @@ def _write_f16(reader: Any, weights: dict[str, Any], out: Path, progress: Callab
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file(progress=False)
     writer.close()
-    progress(len(tensors), len(tensors))
 
 
 def _copy_metadata(reader: Any, writer: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -18,7 +19,6 @@ router = APIRouter(
     responses=documented_errors(400, 401, 403, 404, 503),
     dependencies=[API_KEY],
 )
-FileId = Annotated[str, "a file id (file-...)"]
 
 
 @router.post(
@@ -71,7 +71,7 @@ async def retrieve(file_id: str, state: State, account: InferenceAccount) -> Any
 )
 async def content(file_id: str, state: State, account: InferenceAccount) -> Any:
     record, chunks = await state.platform.files.content(account, file_id)
-    disposition = f"attachment; filename*=UTF-8''{_quoted(record.filename)}"
+    disposition = f"attachment; filename*=UTF-8''{quote(record.filename, safe='')}"
     return StreamingResponse(
         chunks,
         media_type="application/octet-stream",
@@ -84,9 +84,3 @@ async def content(file_id: str, state: State, account: InferenceAccount) -> Any:
 )
 async def delete(file_id: str, state: State, account: InferenceAccount) -> Any:
     return JSONResponse(await state.platform.files.delete(account, file_id))
-
-
-def _quoted(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name, safe="")

@@ -99,12 +99,12 @@ def batches(examples: list[dict], size: int, seed: int, epoch: int) -> Iterator[
 
 
 def schedule_of(data: list[dict], settings: LoraSettings, epochs: int, done: int):
-    """(step, epoch, batch) for every step after the first `done`, in training order."""
+    """(step, batch) for every step after the first `done`, in training order."""
     step = 0
     for epoch in range(epochs):
         for batch in batches(data, settings.batch_size, settings.seed, epoch):
             if step >= done:
-                yield step, epoch, batch
+                yield step, batch
             step += 1
 
 
@@ -123,9 +123,8 @@ def collate(batch: list[dict], pad_id: int) -> dict:
             "attention_mask": mask.long()}  # fmt: skip
 
 
-def loss_and_accuracy(model: Any, batch: dict) -> tuple[Any, float, int]:
-    """Mean cross-entropy over trained tokens, the share of them predicted right, and how
-    many there were."""
+def loss_and_accuracy(model: Any, batch: dict) -> tuple[Any, float]:
+    """Mean cross-entropy over trained tokens, and the share of them predicted right."""
     import torch.nn.functional as F
 
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
@@ -133,8 +132,7 @@ def loss_and_accuracy(model: Any, batch: dict) -> tuple[Any, float, int]:
     counted = targets.ne(IGNORE)
     loss = F.cross_entropy(predicted.transpose(1, 2), targets, ignore_index=IGNORE)
     right = (predicted.argmax(-1).eq(targets) & counted).sum().item()
-    total = int(counted.sum().item())
-    return loss, right / max(total, 1), total
+    return loss, right / max(int(counted.sum().item()), 1)
 
 
 def train(
@@ -163,11 +161,11 @@ def train(
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     model.train()
     started, loss_value, steps = time.perf_counter(), float("nan"), done
-    for step, _epoch, batch in schedule_of(data, settings, epochs, done):
+    for step, batch in schedule_of(data, settings, epochs, done):
         if should_stop():
             break
         tensors = {k: v.to(accelerator.device) for k, v in collate(batch, pad).items()}
-        loss, accuracy, _ = loss_and_accuracy(model, tensors)
+        loss, accuracy = loss_and_accuracy(model, tensors)
         accelerator.backward(loss)
         optimizer.step()
         schedule.step()
