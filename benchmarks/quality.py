@@ -1,7 +1,10 @@
 """The quality set: factual and instruction questions with expected substrings.
 
-Runs every question of `quality_set.jsonl` through an OpenAI-compatible chat endpoint
-with the server's default sampling and prints the pass rate.
+Runs every question of the quality set (`modelmint/training/quality_set.jsonl`, or
+`--set FILE` in either form `modelmint.training.evaluation.load_set` reads) through an
+OpenAI-compatible chat endpoint with the server's default sampling and prints the pass
+rate. The questions and the rule that passes an answer are those of
+`modelmint.training.evaluation`, which a fine-tuning job's evaluation uses too.
 
     python benchmarks/quality.py --base-url http://127.0.0.1:8000/v1 --model default
 """
@@ -9,51 +12,36 @@ with the server's default sampling and prints the pass rate.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
-QUALITY_SET = Path(__file__).with_name("quality_set.jsonl")
+from modelmint.training.evaluation import QUALITY_SET, Question, Result, load_set
 
-
-@dataclass
-class Result:
-    id: str
-    passed: bool
-    answer: str
-
-
-def load_questions(path: Path = QUALITY_SET) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-
-def passes(item: dict, answer: str) -> bool:
-    if item.get("case_sensitive"):
-        return any(expected in answer for expected in item["expect"])
-    return any(expected.lower() in answer.lower() for expected in item["expect"])
+load_questions = load_set  # the quality set's questions (tests/e2e imports this name)
 
 
 def run_quality(
-    client, model: str, max_tokens: int = 96, workers: int = 1, **sampling
+    client,
+    model: str,
+    max_tokens: int = 96,
+    workers: int = 1,
+    questions: list[Question] | None = None,
+    **sampling,
 ) -> list[Result]:
     """`client` is an `openai.OpenAI`. One question at a time by default: batched with
     others, a greedy answer can differ in the last bits of its logits, and so in words."""
 
-    def ask(item: dict) -> Result:
+    def ask(question: Question) -> Result:
         response = client.chat.completions.create(
-            model=model,
-            messages=[{"role": "user", "content": item["question"]}],
-            max_tokens=max_tokens,
-            **sampling,
+            model=model, messages=question.messages, max_tokens=max_tokens, **sampling
         )
         answer = response.choices[0].message.content or ""
-        return Result(item["id"], passes(item, answer), answer)
+        return Result(question.id, question.passes(answer), answer)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(ask, load_questions()))
+        return list(pool.map(ask, questions or load_set()))
 
 
 def main() -> int:
@@ -62,6 +50,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8000/v1")
     parser.add_argument("--model", default="default")
+    parser.add_argument("--set", type=Path, default=QUALITY_SET, help="a set file (JSONL)")
     parser.add_argument(
         "--api-key",
         default=os.environ.get("MODELMINT_API_KEY", "not-needed"),
@@ -75,7 +64,8 @@ def main() -> int:
     args = parser.parse_args()
     sampling = {} if args.temperature is None else {"temperature": args.temperature}
     client = OpenAI(base_url=args.base_url, api_key=args.api_key)
-    results = run_quality(client, args.model, workers=args.workers, **sampling)
+    questions = load_set(args.set)
+    results = run_quality(client, args.model, workers=args.workers, questions=questions, **sampling)
     for result in results:
         if args.verbose or not result.passed:
             mark = "PASS" if result.passed else "FAIL"

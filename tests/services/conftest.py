@@ -14,6 +14,7 @@ from modelmint.core.settings import Settings
 from modelmint.runtime.pool import ModelPool
 from modelmint.services import admin
 from modelmint.services.context import Endpoint, RequestContext
+from modelmint.services.models import FineTunedOptions, Models
 from modelmint.services.platform import Platform
 from modelmint.store.tables import usage_counters, usage_ledger
 from modelmint.tenancy.directory import Account
@@ -27,6 +28,10 @@ PRICES = {"*": {"input": "0.01", "output": "0.02"}}  # per million tokens: 10,00
 class World:
     platform: Platform
     pool: ModelPool
+
+    @property
+    def models(self) -> Models:
+        return Models(self.pool, self.db, FineTunedOptions())
 
     @property
     def db(self):

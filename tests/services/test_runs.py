@@ -34,7 +34,7 @@ def shown(usage: dict) -> dict:
 async def test_a_chat_answer_shows_the_usage_its_ledger_row_bills(world):
     account = await world.account()
     run = await open_chat(
-        world.pool, world.platform.metering, context(account, "req_chat"), chat("a b c", n=3)
+        world.models, world.platform.metering, context(account, "req_chat"), chat("a b c", n=3)
     )
     body = await run.respond()
     (row,) = world.rows("req_chat")
@@ -51,7 +51,7 @@ async def test_a_streamed_completion_ends_with_the_billed_usage(world):
         stream_options={"include_usage": True},
     )  # fmt: skip
     ctx = context(account, "req_stream", Endpoint.COMPLETIONS)
-    run = await open_completion(world.pool, world.platform.metering, ctx, request)
+    run = await open_completion(world.models, world.platform.metering, ctx, request)
     chunks = [chunk async for chunk in run.stream()]
     (row,) = world.rows("req_stream")
     assert shown(chunks[-1]["usage"]) == billed(row)
@@ -61,7 +61,7 @@ async def test_a_streamed_completion_ends_with_the_billed_usage(world):
 async def test_a_stream_closed_midway_is_settled_once_as_cancelled(world):
     account = await world.account(token_limit=10_000)
     ctx = context(account, "req_cut")
-    run = await open_chat(world.pool, world.platform.metering, ctx, chat("a " * 40, stream=True))
+    run = await open_chat(world.models, world.platform.metering, ctx, chat("a " * 40, stream=True))
     chunks = run.stream()
     await anext(chunks)  # the role chunk; then the client goes away
     await anext(chunks)
@@ -78,7 +78,7 @@ async def test_embeddings_show_the_usage_they_bill(world):
     account = await world.account()
     ctx = context(account, "req_embed", Endpoint.EMBEDDINGS)
     request = EmbeddingRequest(model="embed", input=["one two", "three"])
-    result = await create_embeddings(world.pool, world.platform.metering, ctx, request)
+    result = await create_embeddings(world.models, world.platform.metering, ctx, request)
     (row,) = world.rows("req_embed")
     assert result.body["usage"] == {"prompt_tokens": 3, "total_tokens": 3}
     assert (row.prompt_tokens, row.completion_tokens, row.endpoint) == (3, 0, "embeddings")
@@ -95,7 +95,7 @@ async def test_privacy_redacts_a_copy_for_the_engine_and_restores_the_answer(
     monkeypatch.setattr(engine, "measure", lambda r: seen.append(r) or measure(r))
     request = chat("call me on 13812345678 please")
     ctx = context(account, "req_pii")
-    body = await (await open_chat(world.pool, world.platform.metering, ctx, request)).respond()
+    body = await (await open_chat(world.models, world.platform.metering, ctx, request)).respond()
     assert "13812345678" not in str(seen[0].messages)  # the engine saw a placeholder
     assert body["choices"][0]["message"]["content"] == "You said: call me on 13812345678 please"
     assert request.messages[0].content == "call me on 13812345678 please"  # not rewritten

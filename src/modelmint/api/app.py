@@ -12,13 +12,15 @@ from modelmint.api.deps import AppState
 from modelmint.api.errors import install_error_handlers
 from modelmint.api.metrics import Metrics
 from modelmint.api.middleware import RequestContextMiddleware
-from modelmint.api.routes import admin, files, health, openai
+from modelmint.api.routes import admin, files, fine_tuning, health, openai
 from modelmint.core.settings import Settings
 from modelmint.runtime.pool import ModelPool, PoolOptions
 from modelmint.runtime.registry import Registry
+from modelmint.services.models import FineTunedOptions, Models
 from modelmint.services.platform import Platform
 
 UPLOAD_FRAMING_BYTES = 64 * 1024
+IDLE_CHECK_SECONDS = 60.0
 
 
 def build_pool(settings: Settings) -> ModelPool:
@@ -33,7 +35,17 @@ def build_pool(settings: Settings) -> ModelPool:
 def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
     """The app; it loads `pool` (built from `settings` when not given) on startup."""
     pool = pool or build_pool(settings)
-    platform = Platform.from_settings(settings)
+    platform = Platform.from_settings(settings, pool.registry)
+    models = Models(
+        pool,
+        platform.infra.db,
+        FineTunedOptions(
+            memory_mb=settings.fine_tuned_memory_mb,
+            idle_seconds=settings.fine_tuned_idle_seconds,
+            pool=PoolOptions(threads=settings.threads, max_queue=settings.max_queue),
+        ),
+    )
+    platform.chores.add("unload-idle-fine-tunes", IDLE_CHECK_SECONDS, models.unload_idle)
     metrics = Metrics()
     metrics.watch_pool(
         lambda: {n: (e.stats().running, e.stats().waiting) for n, e in pool.engines.items()}
@@ -47,6 +59,7 @@ def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
             try:
                 yield
             finally:
+                await models.close()
                 await pool.close()
         finally:
             await platform.close()
@@ -57,10 +70,11 @@ def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
         summary="Real models behind an OpenAI-compatible API.",
         lifespan=lifespan,
     )
-    app.state.modelmint = AppState(settings, pool, metrics, platform)
+    app.state.modelmint = AppState(settings, pool, metrics, platform, models)
     install_error_handlers(app)
     app.include_router(openai.router)
     app.include_router(files.router)
+    app.include_router(fine_tuning.router)
     app.include_router(health.router)
     app.include_router(admin.router)
     app.add_middleware(

@@ -16,6 +16,7 @@ from modelmint.api.metrics import Metrics
 from modelmint.core.errors import PermissionDeniedError
 from modelmint.core.settings import Settings
 from modelmint.runtime.pool import ModelPool
+from modelmint.services.models import Models
 from modelmint.services.platform import Platform
 from modelmint.tenancy.directory import Account
 
@@ -26,6 +27,7 @@ class AppState:
     pool: ModelPool
     metrics: Metrics
     platform: Platform
+    models: Models
 
 
 def state_of(request: Request) -> AppState:
@@ -64,6 +66,7 @@ State = Annotated[AppState, Depends(get_state)]
 RequestId = Annotated[str, Depends(get_request_id)]
 InferenceAccount = Annotated[Account, Depends(require_scope("inference"))]
 AdminAccount = Annotated[Account, Depends(require_scope("admin"))]
+FineTuneAccount = Annotated[Account, Depends(require_scope("fine_tune"))]
 
 # documentation only: it never refuses (get_account checks the key), so a route that lists
 # it behaves as before; its one cost is reading the Authorization header again

@@ -216,12 +216,21 @@ def sweep_expired(connection: Connection, now: datetime) -> int:
         .order_by(budget_holds.c.expires_at)
         .limit(SWEEP_BATCH)
     ).all()
-    swept = 0
-    for row in rows:
-        scopes = row.scopes.split(",")
-        held = Hold(row.request_id, row.month, row.nanos, row.tokens, row.expires_at, scopes)
-        swept += release(connection, held)  # another replica may have swept it just now
-    return swept
+    # another replica may have swept one just now
+    return sum(release(connection, _hold_of(row)) for row in rows)
+
+
+def release_request(connection: Connection, request_id: str) -> bool:
+    """Give back the hold of `request_id` if it still stands (a job resumed by another
+    worker gives back the hold of the attempt that died)."""
+    query = select(budget_holds).where(budget_holds.c.request_id == request_id)
+    row = connection.execute(query).first()
+    return row is not None and release(connection, _hold_of(row))
+
+
+def _hold_of(row) -> Hold:
+    scopes = row.scopes.split(",")
+    return Hold(row.request_id, row.month, row.nanos, row.tokens, row.expires_at, scopes)
 
 
 def charge(entry: LedgerEntry, tokens_before: int) -> int:

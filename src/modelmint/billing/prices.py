@@ -17,6 +17,12 @@ from modelmint.tenancy.plans import ANY_MODEL, PriceRecord
 class Price:
     input_nanos_per_mtok: int = 0
     output_nanos_per_mtok: int = 0
+    training_nanos_per_mtok: int = 0  # per trained token of a fine-tuning job
+
+    def for_training(self) -> Price:
+        """The price a fine-tuning job's ledger row is charged at: its trained tokens
+        are its input tokens."""
+        return Price(input_nanos_per_mtok=self.training_nanos_per_mtok)
 
 
 class PriceBook:
@@ -39,5 +45,9 @@ class PriceBook:
             index = bisect.bisect_right([r.effective_from for r in history], at) - 1
             if index >= 0:
                 record = history[index]
-                return Price(record.input_nanos_per_mtok, record.output_nanos_per_mtok)
+                return Price(
+                    record.input_nanos_per_mtok,
+                    record.output_nanos_per_mtok,
+                    record.training_nanos_per_mtok,
+                )
         return Price()

@@ -10,6 +10,7 @@ from modelmint.cli import (
     chat,
     export,
     invoices,
+    jobs,
     keys,
     models,
     orgs,
@@ -17,6 +18,7 @@ from modelmint.cli import (
     privacy,
     serve,
     usage,
+    worker,
 )
 
 app = typer.Typer(
@@ -31,12 +33,14 @@ app.command("chat")(chat.chat)
 app.command("models")(models.models)
 app.command("export-hf")(export.export_hf)
 app.command("usage")(usage.usage)
+app.command("worker")(worker.worker)
 app.add_typer(admin.app, name="admin")
 app.add_typer(orgs.app, name="orgs")
 app.add_typer(keys.app, name="keys")
 app.add_typer(plans.app, name="plans")
 app.add_typer(invoices.app, name="invoices")
 app.add_typer(privacy.app, name="privacy")
+app.add_typer(jobs.app, name="jobs")
 
 
 def _version(value: bool) -> None:

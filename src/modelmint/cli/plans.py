@@ -25,20 +25,25 @@ from modelmint.services import admin as service
 
 app = typer.Typer(help="Plans: prices per model, included tokens and limits.", no_args_is_help=True)
 
-PRICE_SYNTAX = 'MODEL=INPUT,OUTPUT in USD per million tokens, e.g. "*=0.10,0.20"'
+PRICE_SYNTAX = (
+    "MODEL=INPUT,OUTPUT[,FINE_TUNING] in USD per million tokens (fine-tuning: per million "
+    'trained tokens), e.g. "*=0.10,0.20,0.50"'
+)
 
 
 def parse_prices(values: list[str]) -> dict[str, dict[str, str]]:
-    """`MODEL=INPUT,OUTPUT` options as {model: {"input": ..., "output": ...}}."""
+    """`MODEL=INPUT,OUTPUT[,FINE_TUNING]` options as {model: {"input", "output", ...}}."""
     prices: dict[str, dict[str, str]] = {}
     for value in values:
         model, _, amounts = value.rpartition("=")
         parts = [part.strip() for part in amounts.split(",")]
-        if not model.strip() or len(parts) != 2 or not all(parts):
+        if not model.strip() or len(parts) not in (2, 3) or not all(parts):
             raise typer.BadParameter(f"{value!r} is not {PRICE_SYNTAX}", param_hint="--price")
         if model.strip() in prices:
             raise typer.BadParameter(f"{model.strip()!r} is priced twice", param_hint="--price")
         prices[model.strip()] = {"input": parts[0], "output": parts[1]}
+        if len(parts) == 3:
+            prices[model.strip()]["fine_tuning"] = parts[2]
     return prices
 
 
@@ -97,7 +102,7 @@ def create(
 ) -> None:
     """Create a plan with its prices.
 
-    Example: modelmint plans create pro --price "*=0.10,0.20" --price
+    Example: modelmint plans create pro --price "*=0.10,0.20,0.50" --price
     smollm2-135m-instruct=0.05,0.10 --monthly-price 20 --included-tokens 1000000
     """
     request = body(
@@ -160,6 +165,9 @@ def price(
     output_price: str = typer.Argument(
         ..., metavar="OUTPUT", help="USD per million output tokens, e.g. 0.20."
     ),
+    fine_tuning_price: str = typer.Option(
+        "0", "--fine-tuning", metavar="USD", help="USD per million trained tokens (default: 0)."
+    ),
     effective_from: str = typer.Option(
         None,
         "--effective-from",
@@ -179,12 +187,14 @@ def price(
         model=model,
         input=input_price,
         output=output_price,
+        fine_tuning=fine_tuning_price,
         effective_from=effective_from,
     )
     where = Where(data_dir, database_url, config_file)
     changed = run(where, service.change_price, plan, request, ACTOR)
     typer.secho(
         f"{changed['plan']}: {show(changed['model'])} costs ${request.input} in, "
-        f"${request.output} out per million tokens from {changed['effective_from']}.",
+        f"${request.output} out per million tokens (${request.fine_tuning} per million trained) "
+        f"from {changed['effective_from']}.",
         fg="green",
     )

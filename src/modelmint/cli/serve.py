@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import typer
 
 from modelmint.cli.options import ConfigOption, DataDirOption, ModelsOption, build_settings
 from modelmint.core.logging import configure_logging
+from modelmint.core.settings import Settings
 
 SWITCH_INTERVAL_SECONDS = 0.0005
+WORKER_NICE = 19
+WORKER_STOP_SECONDS = 10.0
 
 
 def serve(
@@ -37,6 +43,11 @@ def serve(
     redis_url: str = typer.Option(
         None, "--redis-url", help="Redis URL, to share rate limits across replicas."
     ),
+    no_worker: bool = typer.Option(
+        False,
+        "--no-worker",
+        help="Do not run a fine-tuning worker beside the server (run `modelmint worker`).",
+    ),
 ) -> None:
     """Serve the models in the registry over an OpenAI-compatible HTTP API.
 
@@ -44,8 +55,6 @@ def serve(
 
     Example: modelmint serve --port 8000 --threads 2
     """
-    import sys
-
     import uvicorn
 
     from modelmint.api import create_app
@@ -68,6 +77,7 @@ def serve(
         auth=False if no_auth else None,
         database_url=database_url,
         redis_url=redis_url,
+        worker=False if no_worker else None,
     )
     configure_logging(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -82,11 +92,47 @@ def serve(
         fg="green",
         err=True,
     )
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        log_config=None,
-        timeout_graceful_shutdown=5,
-    )
+    worker = start_worker(settings) if settings.worker else None
+    try:
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            log_config=None,
+            timeout_graceful_shutdown=5,
+        )
+    finally:
+        if worker is not None:
+            stop_worker(worker)
+
+
+def start_worker(settings: Settings) -> subprocess.Popen:
+    """One fine-tuning worker beside the server: a process of its own (training in the
+    server's process would take the GIL from the event loop) at the lowest CPU priority,
+    on `worker_threads` threads, so serving stays responsive while a job trains."""
+    env = dict(os.environ)
+    for name in ("data_dir", "database_url", "models_file", "config_file", "redis_url"):
+        value = getattr(settings, name)
+        if value is not None:
+            env[f"MODELMINT_{name.upper()}"] = str(value)
+    command = [
+        sys.executable,
+        "-m",
+        "modelmint",
+        "worker",
+        "--nice",
+        str(WORKER_NICE),
+        "--threads",
+        str(settings.worker_threads),
+    ]
+    return subprocess.Popen(command, env=env)
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    """Stop it; a job it was running is resumed by the next worker from its checkpoint."""
+    worker.terminate()
+    try:
+        worker.wait(timeout=WORKER_STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        worker.kill()

@@ -60,6 +60,39 @@ class Settings(BaseSettings):
         le=1 << 50,
         description="The most an organization's files may hold together.",
     )
+    # fine-tuning
+    worker: bool = Field(
+        default=True,
+        description="`modelmint serve` also runs one fine-tuning worker, as a process of "
+        "low priority beside the server (--no-worker: jobs wait for `modelmint worker`).",
+    )
+    worker_threads: int = Field(
+        default=1, ge=1, le=256, description="Threads a fine-tuning worker trains on."
+    )
+    worker_lease_seconds: float = Field(
+        default=30,
+        ge=2,
+        le=3600,
+        description="A worker that stops renewing its job's lease this long loses the job "
+        "to another worker, which resumes it from its last checkpoint.",
+    )
+    fine_tune_checkpoint_every: int = Field(
+        default=10, ge=1, description="Optimizer steps between a job's checkpoints."
+    )
+    fine_tune_quant: str = Field(
+        default="Q8_0", description="How fine-tuned models are quantized (Q8_0, Q4_K_M, F16...)."
+    )
+    fine_tune_quality_set: Path | None = Field(
+        default=None,
+        description="The questions every job's evaluation asks the base and the fine-tuned "
+        "model (JSONL; default: the shipped general quality set).",
+    )
+    fine_tuned_memory_mb: int = Field(
+        default=2048, ge=1, description="Fine-tuned models loaded at once, in MB of GGUF."
+    )
+    fine_tuned_idle_seconds: float = Field(
+        default=600, ge=0, description="A fine-tuned model unused this long is unloaded."
+    )
     load_models: list[str] | None = Field(
         default=None, description="Only load these registry names (all when unset)."
     )

@@ -56,6 +56,9 @@ ModelList = Annotated[list[ModelName], Field(max_length=MAX_NAMES)]
 class ModelPrice(Body):
     input: UsdPerMtok = Field(description="USD per million input tokens")
     output: UsdPerMtok = Field(description="USD per million output tokens")
+    fine_tuning: UsdPerMtok = Field(
+        default=Decimal(0), description="USD per million trained tokens of a fine-tuning job"
+    )
 
 
 class PlanCreate(Body):
@@ -77,6 +80,7 @@ class PriceChange(Body):
     model: ModelName
     input: UsdPerMtok
     output: UsdPerMtok
+    fine_tuning: UsdPerMtok = Decimal(0)
     effective_from: Moment | None = None
 
 
@@ -158,7 +162,8 @@ def plan_view(plan: plans.PlanRecord) -> dict:
 
 def create_plan(connection: Connection, body: PlanCreate, actor: str) -> dict:
     prices = {
-        model: (usd_to_nanos(p.input), usd_to_nanos(p.output)) for model, p in body.prices.items()
+        model: (usd_to_nanos(p.input), usd_to_nanos(p.output), usd_to_nanos(p.fine_tuning))
+        for model, p in body.prices.items()
     }
     plan = plans.create_plan(
         connection,
@@ -189,6 +194,7 @@ def change_price(connection: Connection, plan: str, body: PriceChange, actor: st
         usd_to_nanos(body.input),
         usd_to_nanos(body.output),
         starts,
+        usd_to_nanos(body.fine_tuning),
     )
     audit(connection, actor, "plan.price", record.id, body.model_dump(mode="json"))
     return {"plan": record.id, "model": body.model, "effective_from": iso_utc(starts)}
@@ -206,7 +212,9 @@ def ensure_starter_plan(connection: Connection) -> plans.PlanRecord:
         rpm=600,
         tpm=200_000,
         max_concurrent=16,
-        prices={plans.ANY_MODEL: (usd_to_nanos("0.10"), usd_to_nanos("0.20"))},
+        prices={
+            plans.ANY_MODEL: (usd_to_nanos("0.10"), usd_to_nanos("0.20"), usd_to_nanos("0.50"))
+        },
     )
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from modelmint.core.types import Usage
 from modelmint.runtime.engine import Finished, GenerationRequest, TextDelta, TokenLogprob
-from modelmint.runtime.pool import ModelPool
 from modelmint.runtime.registry import ModelSpec
 from modelmint.services.access import check_model_allowed
 from modelmint.services.choices import Choice, n_choices, sampling_params
@@ -19,6 +18,7 @@ from modelmint.services.context import RequestContext
 from modelmint.services.generation import Collected, GenerationRun
 from modelmint.services.ids import object_id
 from modelmint.services.metering import Metering
+from modelmint.services.models import Models
 from modelmint.services.privacy import RequestPrivacy
 from modelmint.services.schemas import ChatCompletionRequest
 
@@ -135,10 +135,10 @@ def _delta(
 
 
 async def open_chat(
-    pool: ModelPool, metering: Metering, context: RequestContext, request: ChatCompletionRequest
+    models: Models, metering: Metering, context: RequestContext, request: ChatCompletionRequest
 ) -> ChatRun:
     """Admitted for the worst case; `stream()` or `respond()` runs it."""
-    spec, engine = pool.get(request.model)
+    spec, engine = await models.get(context.account, request.model)
     check_model_allowed(context.account.principal, spec)
     privacy = RequestPrivacy(context.account.policy)
     requests = _engine_requests(spec, request, context.request_id, privacy)

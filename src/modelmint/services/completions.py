@@ -12,13 +12,13 @@ from typing import Any
 from modelmint.core.errors import UnsupportedParameterError
 from modelmint.core.types import Usage
 from modelmint.runtime.engine import Finished, GenerationRequest, TextDelta, TokenLogprob
-from modelmint.runtime.pool import ModelPool
 from modelmint.services.access import check_model_allowed
 from modelmint.services.choices import Choice, n_choices, sampling_params
 from modelmint.services.context import RequestContext
 from modelmint.services.generation import GenerationRun
 from modelmint.services.ids import object_id
 from modelmint.services.metering import Metering
+from modelmint.services.models import Models
 from modelmint.services.privacy import RequestPrivacy
 from modelmint.services.schemas import CompletionRequest
 
@@ -97,7 +97,7 @@ class CompletionRun(GenerationRun):
 
 
 async def open_completion(
-    pool: ModelPool, metering: Metering, context: RequestContext, request: CompletionRequest
+    models: Models, metering: Metering, context: RequestContext, request: CompletionRequest
 ) -> CompletionRun:
     """Admitted for the worst case; `stream()` or `respond()` runs it."""
     if request.echo and request.logprobs is not None:
@@ -106,7 +106,7 @@ async def open_completion(
             "computed); drop one of them.",
             param="echo",
         )
-    spec, engine = pool.get(request.model)
+    spec, engine = await models.get(context.account, request.model)
     check_model_allowed(context.account.principal, spec)
     privacy = RequestPrivacy(context.account.policy)
     prompts = privacy.redacted(

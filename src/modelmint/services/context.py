@@ -28,6 +28,7 @@ class Endpoint(StrEnum):
     CHAT = "chat.completions"
     COMPLETIONS = "completions"
     EMBEDDINGS = "embeddings"
+    FINE_TUNING = "fine_tuning"
 
 
 class Status(StrEnum):
@@ -95,6 +96,7 @@ class Ticket:
     token_buckets: tuple[Bucket, ...]  # tokens-per-minute buckets charged the worst case
     headers: Mapping[str, str]  # the x-ratelimit-* headers for the response
     started: float = field(default_factory=time.perf_counter)
+    leased: bool = True  # holds one of the org's concurrent-request leases
 
     @property
     def request_id(self) -> str:

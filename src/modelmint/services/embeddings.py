@@ -13,10 +13,10 @@ import numpy as np
 
 from modelmint.core.errors import InvalidRequestError
 from modelmint.core.types import Usage
-from modelmint.runtime.pool import ModelPool
 from modelmint.services.access import check_model_allowed
 from modelmint.services.context import Estimate, RequestContext, Used
 from modelmint.services.metering import Metering
+from modelmint.services.models import Models
 from modelmint.services.schemas import EmbeddingRequest
 
 
@@ -35,9 +35,9 @@ class EmbeddingsResult:
 
 
 async def create_embeddings(
-    pool: ModelPool, metering: Metering, context: RequestContext, request: EmbeddingRequest
+    models: Models, metering: Metering, context: RequestContext, request: EmbeddingRequest
 ) -> EmbeddingsResult:
-    spec, engine = pool.get(request.model)
+    spec, engine = await models.get(context.account, request.model)
     check_model_allowed(context.account.principal, spec)
     texts = request.inputs()
     if any(not text for text in texts):

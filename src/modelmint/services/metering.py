@@ -24,7 +24,14 @@ from modelmint.core.background import Background
 from modelmint.core.ids import month_of
 from modelmint.core.types import Usage
 from modelmint.services import limits
-from modelmint.services.context import Estimate, RequestContext, Status, Ticket, Used
+from modelmint.services.context import (
+    Endpoint,
+    Estimate,
+    RequestContext,
+    Status,
+    Ticket,
+    Used,
+)
 from modelmint.services.infrastructure import Infrastructure, stores_unavailable_as_503
 from modelmint.services.settlements import Settlements
 from modelmint.tenancy.plans import all_prices
@@ -101,6 +108,29 @@ class Metering:
         tpm = tuple(b for b in buckets if b.counts_tokens)
         return Ticket(context, price, estimate, held, tpm, headers)
 
+    async def admit_job(self, context: RequestContext, estimate: Estimate) -> Ticket:
+        """Admission for a fine-tuning job, at the plan's fine-tuning price: its budget
+        hold only. A job runs for minutes on a worker, off the serving path, so the
+        per-minute limits and the concurrent-request cap are not its to take."""
+        with stores_unavailable_as_503():
+            plan = context.account.plan
+            await self._refresh_prices(plan.id if plan else None)
+            plan_id = plan.id if plan else None
+            price = self._prices.price(plan_id, context.model, context.created_at).for_training()
+            # an earlier attempt of the same job (its worker died) may still hold
+            await self.infra.db.write(ledger.release_request, context.request_id)
+            held = await self._hold(context, estimate, price)
+            if isinstance(held, ledger.Limit):
+                raise limits.over_budget(estimate.price(price), estimate.tokens, held, {})
+            if held is not None:
+                self.settlements.track(held)
+            return Ticket(context, price, estimate, held, (), {}, leased=False)
+
+    async def settle_job(self, ticket: Ticket, used: Used, status: Status) -> None:
+        """A fine-tuning job's one settle, when it ends: a job's hold and its bill are
+        minutes apart on a worker thread, so no `metered` block spans them."""
+        await self.settle(ticket, used, status)
+
     async def _hold(
         self, context: RequestContext, estimate: Estimate, price: Price
     ) -> ledger.Hold | ledger.Limit | None:
@@ -175,7 +205,8 @@ class Metering:
 
     def _leave(self, ticket: Ticket, used_tokens: int) -> None:
         account = ticket.account
-        self.infra.leases.leave(account.org.id, ticket.request_id)
+        if ticket.leased:
+            self.infra.leases.leave(account.org.id, ticket.request_id)
         self.settlements.untrack(ticket.request_id)
         unused = max(0, ticket.worst.tokens - used_tokens)
         if unused:
@@ -204,7 +235,10 @@ class Metering:
             compute_seconds=used.compute_seconds,
             cost_nanos=self.cost_nanos(context.model, used.compute_seconds),
             price=ticket.price,
-            included_tokens=plan.included_tokens if plan else 0,
+            # included tokens are for serving; training is priced from its first token
+            included_tokens=plan.included_tokens
+            if plan and context.endpoint is not Endpoint.FINE_TUNING
+            else 0,
             key_counted=bool(key and (key.spend_limit_nanos or key.token_limit)),
         )
 

@@ -1,33 +1,182 @@
-"""The models use case: what `/v1/models` lists."""
+"""The models an org may call: the registry's, and its own fine-tunes.
+
+A fine-tuned model (`ft:...`) is a database row the org that trained it alone can see;
+another org asking for it gets the same `model_not_found` as for a name that does not
+exist. It is loaded on first use, on the same llama.cpp engine (and settings) as its
+base, and unloaded once idle, or to make room under `MODELMINT_FINE_TUNED_MEMORY_MB`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from modelmint.runtime.pool import ModelPool
+from modelmint.core.errors import ModelNotFoundError, PermissionDeniedError, ServerBusyError
+from modelmint.runtime.engine import Engine
+from modelmint.runtime.pool import ModelPool, PoolOptions, build_engine
 from modelmint.runtime.registry import ModelSpec
+from modelmint.store import fine_tuning as rows
+from modelmint.store.database import Database
+from modelmint.store.fine_tuning import FineTunedModel
+from modelmint.tenancy.directory import Account
 
+logger = logging.getLogger(__name__)
 CREATED = 1_735_689_600  # registry entries have no creation time; a fixed one keeps output stable
+FINE_TUNED = "ft:"
 
 
-def model_object(spec: ModelSpec, pool: ModelPool) -> dict[str, Any]:
-    engine = pool.engines.get(spec.name)
-    return {
-        "id": spec.name,
-        "object": "model",
-        "created": CREATED,
-        "owned_by": spec.owned_by,
-        "aliases": spec.aliases,
-        "engine": spec.engine,
-        "context_length": spec.context_length,
-        "description": spec.description,
-        "ready": bool(engine and engine.ready),
-    }
+@dataclass(frozen=True, slots=True)
+class FineTunedOptions:
+    memory_mb: int = 2048  # GGUF bytes of fine-tunes loaded at once
+    idle_seconds: float = 600.0  # a fine-tune unused this long is unloaded
+    pool: PoolOptions = PoolOptions()
 
 
-def list_models(pool: ModelPool) -> dict[str, Any]:
-    return {"object": "list", "data": [model_object(s, pool) for s in pool.registry.specs.values()]}
+@dataclass
+class _Loaded:
+    spec: ModelSpec
+    engine: Engine
+    bytes: int
+    last_used: float = field(default_factory=time.monotonic)
+
+    @property
+    def busy(self) -> bool:
+        stats = self.engine.stats()
+        return stats.running + stats.waiting > 0
 
 
-def get_model(pool: ModelPool, name: str) -> dict[str, Any]:
-    return model_object(pool.registry.resolve(name), pool)
+class Models:
+    def __init__(self, pool: ModelPool, db: Database, options: FineTunedOptions) -> None:
+        self.pool = pool
+        self.db = db
+        self.options = options
+        self._loaded: dict[str, _Loaded] = {}
+        self._loading = asyncio.Lock()
+
+    async def get(self, account: Account, name: str) -> tuple[ModelSpec, Engine]:
+        """The spec and engine for `name` as `account` may call it."""
+        if not name.startswith(FINE_TUNED):
+            return self.pool.get(name)
+        loaded = self._loaded.get(name)
+        if loaded is None or not await self._owns(account, name):
+            loaded = await self._load(await self._row(account, name))
+        loaded.last_used = time.monotonic()
+        return loaded.spec, loaded.engine
+
+    async def _owns(self, account: Account, name: str) -> bool:
+        return await self.db.read(rows.find_model, account.org.id, name) is not None
+
+    async def _row(self, account: Account, name: str) -> FineTunedModel:
+        row = await self.db.read(rows.find_model, account.org.id, name)
+        if row is None:
+            raise ModelNotFoundError(
+                f"The model {name!r} does not exist or you do not have access to it.",
+                param="model",
+            )
+        return row
+
+    async def _load(self, row: FineTunedModel) -> _Loaded:
+        async with self._loading:
+            if row.id in self._loaded:
+                return self._loaded[row.id]
+            await self._make_room(row.bytes)
+            spec = self._spec(row)
+            engine = build_engine(spec, self.options.pool)
+            logger.info("loading fine-tuned model %s", row.id)
+            await engine.start()
+            self._loaded[row.id] = _Loaded(spec, engine, row.bytes)
+            return self._loaded[row.id]
+
+    def _spec(self, row: FineTunedModel) -> ModelSpec:
+        base = self.pool.registry.resolve(row.base_model)
+        changes = {"name": row.id, "aliases": [], "path": Path(row.path), "package": None}
+        changes |= {"file": None, "owned_by": row.org_id}
+        return base.model_copy(update=changes | {"description": f"fine-tuned from {base.name}"})
+
+    async def _make_room(self, wanted: int) -> None:
+        cap = self.options.memory_mb * 1024 * 1024
+        idle = sorted((m for m in self._loaded.values() if not m.busy), key=lambda m: m.last_used)
+        while self._loaded and sum(m.bytes for m in self._loaded.values()) + wanted > cap:
+            if not idle:
+                raise ServerBusyError(
+                    "Every fine-tuned model this server has room for is busy; retry shortly."
+                )
+            await self._unload(idle.pop(0).spec.name)
+
+    async def _unload(self, name: str) -> None:
+        loaded = self._loaded.pop(name, None)
+        if loaded is not None:
+            logger.info("unloading fine-tuned model %s", name)
+            await loaded.engine.close()
+
+    async def unload_idle(self) -> int:
+        """The chore: unload fine-tunes unused for `idle_seconds`; how many."""
+        cutoff = time.monotonic() - self.options.idle_seconds
+        idle = [n for n, m in self._loaded.items() if m.last_used < cutoff and not m.busy]
+        for name in idle:
+            await self._unload(name)
+        return len(idle)
+
+    async def close(self) -> None:
+        for name in list(self._loaded):
+            with contextlib.suppress(Exception):
+                await self._unload(name)
+
+    # what /v1/models shows ------------------------------------------------------------
+    def _object(self, spec: ModelSpec) -> dict[str, Any]:
+        engine = self.pool.engines.get(spec.name)
+        return {
+            "id": spec.name,
+            "object": "model",
+            "created": CREATED,
+            "owned_by": spec.owned_by,
+            "aliases": spec.aliases,
+            "engine": spec.engine,
+            "context_length": spec.context_length,
+            "description": spec.description,
+            "ready": bool(engine and engine.ready),
+        }
+
+    def _fine_tuned_object(self, row: FineTunedModel) -> dict[str, Any]:
+        base = self.pool.registry.specs.get(row.base_model)
+        return {
+            "id": row.id,
+            "object": "model",
+            "created": int(row.created_at.timestamp()),
+            "owned_by": row.org_id,
+            "aliases": [],
+            "engine": base.engine if base else "llamacpp",
+            "context_length": base.context_length if base else None,
+            "description": f"fine-tuned from {row.base_model}",
+            "ready": True,  # loaded on first use
+        }
+
+    async def list(self, account: Account) -> dict[str, Any]:
+        served = [self._object(s) for s in self.pool.registry.specs.values()]
+        own = await self.db.read(rows.org_models, account.org.id)
+        return {"object": "list", "data": served + [self._fine_tuned_object(r) for r in own]}
+
+    async def retrieve(self, account: Account, name: str) -> dict[str, Any]:
+        if name.startswith(FINE_TUNED):
+            return self._fine_tuned_object(await self._row(account, name))
+        return self._object(self.pool.registry.resolve(name))
+
+    async def delete(self, account: Account, name: str) -> dict[str, Any]:
+        """Delete one of the org's fine-tuned models (the shipped ones cannot be)."""
+        if not name.startswith(FINE_TUNED):
+            self.pool.registry.resolve(name)  # a 404 for names that do not exist
+            raise PermissionDeniedError(
+                f"The model {name!r} is served from this server's models file and cannot be "
+                "deleted through the API; only your fine-tuned models (ft:...) can.",
+                param="model",
+            )
+        row = await self._row(account, name)
+        await self.db.write(rows.delete_model, account.org.id, name)
+        await self._unload(name)
+        Path(row.path).unlink(missing_ok=True)
+        return {"id": name, "object": "model", "deleted": True}

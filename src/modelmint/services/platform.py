@@ -1,8 +1,9 @@
 """Everything the endpoints share, built once from the settings and held by the app:
 the infrastructure, who is calling (`auth`), the metered path (`metering`), uploaded
-files (`files`) and the periodic chores, each owned by its room: the tenancy revision
-poll by the directory, hold sweep, hold renewal and spool replay by the settlements, the
-purge of stored bodies by privacy, the deletion of expired files by the files.
+files (`files`), fine-tuning jobs (`fine_tuning`) and the periodic chores, each owned by
+its room: the tenancy revision poll by the directory, hold sweep, hold renewal and spool
+replay by the settlements, the purge of stored bodies by privacy, the deletion of expired
+files by the files.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from functools import partial
 from modelmint.core.background import Background
 from modelmint.core.settings import Settings
 from modelmint.privacy.retention import purge_past_retention
+from modelmint.runtime.registry import Registry
 from modelmint.services.auth import Authenticator
 from modelmint.services.chores import Chores
 from modelmint.services.files import FileLimits, Files
+from modelmint.services.fine_tuning import FineTuning
 from modelmint.services.infrastructure import Infrastructure
 from modelmint.services.metering import Metering
 
@@ -26,6 +29,7 @@ class Platform:
     def __init__(
         self,
         infra: Infrastructure,
+        registry: Registry,
         *,
         purge_every: float = 3600.0,
         sweep_every: float = 60.0,
@@ -37,6 +41,7 @@ class Platform:
         self.files = Files(
             infra.db, infra.vault, FileLimits(infra.max_file_bytes, infra.max_org_files_bytes)
         )
+        self.fine_tuning = FineTuning(infra.db, self.files, registry)
         self.chores = Chores()
         settlements = self.metering.settlements
         if infra.directory is not None:  # a tenancy change on any replica reaches this one
@@ -51,9 +56,11 @@ class Platform:
         self.chores.add("renew-holds", renew_every, settlements.renew)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Platform:
+    def from_settings(cls, settings: Settings, registry: Registry | None = None) -> Platform:
+        """`registry`: the models the server serves (the models file's when not given)."""
         return cls(
             Infrastructure.from_settings(settings),
+            registry or Registry.from_file(settings.models_file),
             purge_every=settings.purge_interval_seconds,
             sweep_every=settings.hold_sweep_interval_seconds,
         )

@@ -10,7 +10,7 @@ contract test instead of going undocumented.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -235,6 +235,101 @@ class FileDeleted(Shape):
     id: str
     object: Literal["file"]
     deleted: Literal[True]
+
+
+class ModelDeleted(Shape):
+    id: str
+    object: Literal["model"]
+    deleted: Literal[True]
+
+
+# fine-tuning
+
+Auto = Literal["auto"]
+
+
+class JobError(Shape):
+    code: str
+    message: str
+    param: str | None
+
+
+class JobHyperparameters(Shape):
+    n_epochs: Auto | int
+    batch_size: Auto | int
+    learning_rate_multiplier: Auto | float
+
+
+class SupervisedMethod(Shape):
+    hyperparameters: JobHyperparameters
+
+
+class JobMethod(Shape):
+    type: Literal["supervised"]
+    supervised: SupervisedMethod
+
+
+class FineTuningJob(Shape):
+    id: str
+    object: Literal["fine_tuning.job"]
+    created_at: int
+    error: JobError | None
+    fine_tuned_model: str | None
+    finished_at: int | None
+    hyperparameters: JobHyperparameters
+    model: str
+    organization_id: str
+    result_files: list[str]
+    seed: int
+    status: Literal["validating_files", "queued", "running", "succeeded", "failed", "cancelled"]
+    trained_tokens: int | None
+    training_file: str
+    validation_file: str | None
+    estimated_finish: int | None
+    integrations: list[dict[str, Any]]
+    metadata: dict[str, str] | None
+    method: JobMethod
+    user_provided_suffix: str | None
+
+
+class FineTuningJobList(Shape):
+    object: Literal["list"]
+    data: list[FineTuningJob]
+    has_more: bool
+
+
+class FineTuningJobEvent(Shape):
+    id: str
+    object: Literal["fine_tuning.job.event"]
+    created_at: int
+    level: Literal["info", "warn", "error"]
+    message: str
+    data: dict[str, Any]
+    type: Literal["message", "metrics"]
+
+
+class FineTuningJobEventList(Shape):
+    object: Literal["list"]
+    data: list[FineTuningJobEvent]
+    has_more: bool
+
+
+class FineTuningJobCheckpoint(Shape):
+    id: str
+    object: Literal["fine_tuning.job.checkpoint"]
+    created_at: int
+    fine_tuned_model_checkpoint: str
+    fine_tuning_job_id: str
+    metrics: dict[str, float | None]
+    step_number: int
+
+
+class FineTuningJobCheckpointList(Shape):
+    object: Literal["list"]
+    data: list[FineTuningJobCheckpoint]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
 
 
 # operations

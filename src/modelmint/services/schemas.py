@@ -251,3 +251,28 @@ class EmbeddingRequest(StrictModel):
 
     def inputs(self) -> list[str]:
         return [self.input] if isinstance(self.input, str) else list(self.input)
+
+
+class FineTuningJobCreate(StrictModel):
+    """`POST /v1/fine_tuning/jobs`: OpenAI's fields; hyperparameters are numbers or "auto"."""
+
+    unsupported_fields: ClassVar[dict[str, str]] = {
+        "integrations": "reporting to Weights & Biases is not available here; follow the "
+        "job with GET /v1/fine_tuning/jobs/{id}/events or `modelmint jobs watch`.",
+    }
+
+    model: str = Field(min_length=1, max_length=256, description="The base model.")
+    training_file: str = Field(min_length=1, max_length=64)
+    validation_file: str | None = Field(default=None, min_length=1, max_length=64)
+    suffix: str | None = Field(default=None, min_length=1, max_length=64)
+    seed: int | None = Field(default=None, ge=0, le=2_147_483_647)
+    metadata: dict[str, str] | None = None
+    method: dict[str, Any] | None = Field(
+        default=None,
+        description='{"type": "supervised", "supervised": {"hyperparameters": {"n_epochs", '
+        '"batch_size", "learning_rate_multiplier"}}}',
+    )
+    hyperparameters: dict[str, Any] | None = Field(
+        default=None, description="Deprecated by OpenAI in favour of method; still accepted."
+    )
+    integrations: list[Any] | None = None

@@ -80,6 +80,8 @@ plan_prices = Table(
     Column("model", String(256), nullable=False),  # a model name, or "*" for any other
     Column("input_nanos_per_mtok", BigInteger, nullable=False),
     Column("output_nanos_per_mtok", BigInteger, nullable=False),
+    # per million trained tokens of a fine-tuning job on this (base) model
+    Column("training_nanos_per_mtok", BigInteger, nullable=False, server_default="0"),
     Column("effective_from", DateTime, nullable=False),
     UniqueConstraint("plan_id", "model", "effective_from"),
 )
@@ -225,4 +227,77 @@ files = Table(
     Column("expires_at", DateTime),
     # an org's list, newest first, by purpose: the listing reads this index alone
     Index("ix_files_org_created", "org_id", "created_at", "id"),
+)
+
+# fine-tuning jobs (OpenAI's /v1/fine_tuning/jobs). The rows are also the work queue: a
+# worker claims a job by setting `worker_id` and `lease_until` in one conditional UPDATE,
+# renews the lease while it works, and a job whose lease ran out is claimed again
+fine_tuning_jobs = Table(
+    "fine_tuning_jobs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("org_id", String(40), ForeignKey("orgs.id"), nullable=False),
+    Column("key_id", String(40)),  # the key that created it: its budget is held and billed
+    Column("model", String(256), nullable=False),  # the base model
+    Column("training_file", String(40), nullable=False),
+    Column("validation_file", String(40)),
+    Column("suffix", String(64)),
+    Column("seed", BigInteger, nullable=False),
+    Column("hyperparameters", JSON, nullable=False),  # as asked: numbers or "auto"
+    Column("metadata", JSON),
+    # validating_files | queued | running | succeeded | failed | cancelled
+    Column("status", String(20), nullable=False),
+    Column("error", JSON),
+    Column("output_model", String(256), nullable=False),  # the name the model will have
+    Column("fine_tuned_model", String(256)),  # set when the job has succeeded
+    Column("trained_tokens", BigInteger),
+    Column("estimated_finish", DateTime),
+    Column("result_files", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("worker_id", String(80)),
+    Column("lease_until", DateTime),
+    Column("cancel_requested", Boolean, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Index("ix_ft_jobs_org_created", "org_id", "created_at", "id"),
+    Index("ix_ft_jobs_status", "status", "created_at"),
+)
+
+fine_tuning_events = Table(
+    "fine_tuning_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),  # the events' order
+    Column("id", String(40), nullable=False, unique=True),
+    Column("job_id", String(40), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("level", String(8), nullable=False),  # info | warn | error
+    Column("type", String(8), nullable=False),  # message | metrics
+    Column("message", String(2000), nullable=False),
+    Column("data", JSON),
+    Index("ix_ft_events_job", "job_id", "seq"),
+)
+
+fine_tuning_checkpoints = Table(
+    "fine_tuning_checkpoints",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("job_id", String(40), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("metrics", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("job_id", "step"),
+)
+
+# models trained here, each visible only to the org that trained it; the server learns of
+# them from these rows and loads one on first use
+fine_tuned_models = Table(
+    "fine_tuned_models",
+    metadata,
+    Column("id", String(256), primary_key=True),  # ft:{base}:{org}:{suffix}:{job}
+    Column("org_id", String(40), ForeignKey("orgs.id"), nullable=False, index=True),
+    Column("job_id", String(40), nullable=False),
+    Column("base_model", String(256), nullable=False),
+    Column("path", String(1024), nullable=False),  # the GGUF
+    Column("bytes", BigInteger, nullable=False),
+    Column("created_at", DateTime, nullable=False),
 )

@@ -51,6 +51,7 @@ class PriceRecord:
     input_nanos_per_mtok: int
     output_nanos_per_mtok: int
     effective_from: datetime
+    training_nanos_per_mtok: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +83,12 @@ def create_plan(
     rpm: int,
     tpm: int,
     max_concurrent: int,
-    prices: dict[str, tuple[int, int]],
+    prices: dict[str, tuple[int, ...]],
     allowed_models: list[str] | None = None,
     effective_from: datetime | None = None,
 ) -> PlanRecord:
-    """`prices` maps a model (or "*") to (input, output) nanos per million tokens."""
+    """`prices` maps a model (or "*") to (input, output[, training]) nanos per million
+    tokens."""
     if find_plan(connection, name) is not None:
         raise ValueError(f"a plan named {name!r} exists already")
     if ANY_MODEL not in prices:
@@ -109,8 +111,8 @@ def create_plan(
         )
     )
     starts = effective_from or datetime(2000, 1, 1)
-    for model, (input_price, output_price) in prices.items():
-        set_price(connection, plan_id, model, input_price, output_price, starts)
+    for model, (input_price, output_price, *training) in prices.items():
+        set_price(connection, plan_id, model, input_price, output_price, starts, *training)
     bump(connection)
     return get_plan(connection, plan_id)
 
@@ -122,8 +124,9 @@ def set_price(
     input_nanos_per_mtok: int,
     output_nanos_per_mtok: int,
     effective_from: datetime,
+    training_nanos_per_mtok: int = 0,
 ) -> None:
-    if input_nanos_per_mtok < 0 or output_nanos_per_mtok < 0:
+    if min(input_nanos_per_mtok, output_nanos_per_mtok, training_nanos_per_mtok) < 0:
         raise ValueError("prices cannot be negative")
     connection.execute(
         plan_prices.insert().values(
@@ -131,6 +134,7 @@ def set_price(
             model=model,
             input_nanos_per_mtok=input_nanos_per_mtok,
             output_nanos_per_mtok=output_nanos_per_mtok,
+            training_nanos_per_mtok=training_nanos_per_mtok,
             effective_from=effective_from,
         )
     )
@@ -157,7 +161,12 @@ def all_prices(connection: Connection) -> list[PriceRecord]:
     rows = connection.execute(select(plan_prices).order_by(plan_prices.c.effective_from))
     return [
         PriceRecord(
-            r.plan_id, r.model, r.input_nanos_per_mtok, r.output_nanos_per_mtok, r.effective_from
+            r.plan_id,
+            r.model,
+            r.input_nanos_per_mtok,
+            r.output_nanos_per_mtok,
+            r.effective_from,
+            r.training_nanos_per_mtok,
         )
         for r in rows
     ]

@@ -8,7 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from modelmint.api.deps import API_KEY, AppState, InferenceAccount, RequestId, State
+from modelmint.api.deps import (
+    API_KEY,
+    AppState,
+    FineTuneAccount,
+    InferenceAccount,
+    RequestId,
+    State,
+)
 from modelmint.api.disconnect import ClientDisconnected, client_closed, unless_disconnected
 from modelmint.api.errors import documented_errors
 from modelmint.api.sse import event_stream, sse_response
@@ -18,7 +25,6 @@ from modelmint.services.completions import open_completion
 from modelmint.services.context import Endpoint, RequestContext
 from modelmint.services.embeddings import create_embeddings
 from modelmint.services.generation import GenerationRun
-from modelmint.services.models import get_model, list_models
 from modelmint.services.schemas import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from modelmint.tenancy.directory import Account
 
@@ -90,7 +96,7 @@ async def chat_completions(
     request_id: RequestId,
 ) -> Any:
     context = _context(account, request_id, Endpoint.CHAT, body.model)
-    opening = open_chat(state.pool, state.platform.metering, context, body)
+    opening = open_chat(state.models, state.platform.metering, context, body)
     return await _answer(opening, body.stream, state, request)
 
 
@@ -107,7 +113,7 @@ async def completions(
     request_id: RequestId,
 ) -> Any:
     context = _context(account, request_id, Endpoint.COMPLETIONS, body.model)
-    opening = open_completion(state.pool, state.platform.metering, context, body)
+    opening = open_completion(state.models, state.platform.metering, context, body)
     return await _answer(opening, body.stream, state, request)
 
 
@@ -124,7 +130,7 @@ async def embeddings(
     request_id: RequestId,
 ) -> Any:
     context = _context(account, request_id, Endpoint.EMBEDDINGS, body.model)
-    work = create_embeddings(state.pool, state.platform.metering, context, body)
+    work = create_embeddings(state.models, state.platform.metering, context, body)
     try:
         result = await unless_disconnected(request, work)
     except ClientDisconnected:
@@ -135,7 +141,7 @@ async def embeddings(
 
 @router.get("/models", summary="List models", responses={200: {"model": shapes.ModelList}})
 async def models(state: State, account: InferenceAccount) -> Any:
-    return list_models(state.pool)
+    return await state.models.list(account)
 
 
 @router.get(
@@ -144,4 +150,13 @@ async def models(state: State, account: InferenceAccount) -> Any:
     responses={200: {"model": shapes.Model}, **documented_errors(404)},
 )
 async def model(model: str, state: State, account: InferenceAccount) -> Any:
-    return get_model(state.pool, model)
+    return await state.models.retrieve(account, model)
+
+
+@router.delete(
+    "/models/{model:path}",
+    summary="Delete a fine-tuned model",
+    responses={200: {"model": shapes.ModelDeleted}, **documented_errors(404)},
+)
+async def delete_model(model: str, state: State, account: FineTuneAccount) -> Any:
+    return await state.models.delete(account, model)

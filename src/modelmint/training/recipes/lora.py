@@ -142,9 +142,11 @@ def train(
     settings: LoraSettings = LoraSettings(),
     on_progress: Callable[[Progress], None] = lambda _: None,
     should_stop: Callable[[], bool] = lambda: False,
+    on_checkpoint: Callable[[int], None] = lambda _: None,
 ) -> Trained:
     """Train an adapter for the checkpoint in `model_dir` on `examples` (each a list of
-    messages with weights); resume from the last checkpoint in `out` if there is one."""
+    messages with weights); resume from the last checkpoint in `out` if there is one.
+    `on_checkpoint(step)` follows each checkpoint saved on the way."""
     import torch
     from accelerate import Accelerator
 
@@ -160,13 +162,18 @@ def train(
     done, seen = _resume(accelerator, parts, out)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     model.train()
+    _stop_between_layers(model, should_stop)
     started, loss_value, steps = time.perf_counter(), float("nan"), done
     for step, batch in schedule_of(data, settings, epochs, done):
         if should_stop():
             break
         tensors = {k: v.to(accelerator.device) for k, v in collate(batch, pad).items()}
-        loss, accuracy = loss_and_accuracy(model, tensors)
-        accelerator.backward(loss)
+        try:
+            loss, accuracy = loss_and_accuracy(model, tensors)
+            accelerator.backward(loss)
+        except Stopped:
+            optimizer.zero_grad()
+            break
         optimizer.step()
         schedule.step()
         optimizer.zero_grad()
@@ -177,11 +184,28 @@ def train(
         on_progress(Progress(steps, total, steps / per_epoch, loss_value, accuracy, lr, seen, rate))
         if settings.checkpoint_every and steps % settings.checkpoint_every == 0 and steps < total:
             _checkpoint(accelerator, parts, out, steps, seen)
+            on_checkpoint(steps)
     adapter = out / "adapter"
     accelerator.wait_for_everyone()
     accelerator.unwrap_model(model).save_pretrained(adapter)
     _checkpoint(accelerator, parts, out, steps, seen)
     return Trained(adapter, steps, seen, loss_value)
+
+
+class Stopped(Exception):
+    """Raised inside a step when `should_stop` turns true, so a stop waits for one
+    layer, not for a whole step (seconds on a CPU)."""
+
+
+def _stop_between_layers(model: Any, should_stop: Callable[[], bool]) -> None:
+    def check(*_: Any) -> None:
+        if should_stop():
+            raise Stopped
+
+    for module in model.modules():
+        if type(module).__name__.endswith("DecoderLayer"):
+            module.register_forward_pre_hook(check)
+            module.register_full_backward_pre_hook(check)
 
 
 def _load(model_dir: Path, settings: LoraSettings) -> tuple[Any, Any]:
@@ -257,3 +281,10 @@ def _resume(accelerator: Any, parts: tuple, out: Path) -> tuple[int, int]:
         progress_state = json.loads(progress.read_text())
         return progress_state["step"], progress_state["seen"]
     return 0, 0
+
+
+def resumable_step(out: Path) -> int:
+    """The step `train` would resume from in `out` (0: from the start)."""
+    for progress in sorted((out / "checkpoints").glob("step-*/progress.json"), reverse=True):
+        return json.loads(progress.read_text())["step"]
+    return 0

@@ -1,0 +1,5 @@
+"""`python -m modelmint`: the same as the `modelmint` command."""
+
+from modelmint.cli.main import app
+
+app()

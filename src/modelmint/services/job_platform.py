@@ -1,0 +1,147 @@
+"""What a fine-tuning worker's jobs get from the platform (`training.worker.JobPlatform`):
+the base model and where the job works, its files, its budget hold and its one ledger
+row (endpoint `fine_tuning`, trained tokens at the plan's fine-tuning price, the worker's
+compute seconds as its cost), its result files and the registry row of its model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from modelmint.billing.money import format_usd
+from modelmint.core.ids import utcnow
+from modelmint.core.types import Principal, Usage
+from modelmint.privacy.policy import get_policy
+from modelmint.runtime.hf.export import export_gguf
+from modelmint.runtime.registry import ModelSpec, Registry
+from modelmint.services.context import Endpoint, Estimate, RequestContext, Status, Ticket, Used
+from modelmint.services.platform import Platform
+from modelmint.store import files as file_rows
+from modelmint.store import fine_tuning as rows
+from modelmint.store.files import FileRecord
+from modelmint.store.fine_tuning import FineTunedModel, JobRecord
+from modelmint.tenancy import keys
+from modelmint.tenancy.directory import Account, account_for
+from modelmint.tenancy.orgs import get_org
+from modelmint.tenancy.plans import plan_at
+from modelmint.training.fine_tune import JobSetup, QualityCache
+from modelmint.training.worker import WorkerOptions
+
+RESULTS_PURPOSE = "fine-tune-results"
+
+
+class JobServices:
+    def __init__(self, platform: Platform, registry: Registry, data_dir: Path) -> None:
+        self.platform = platform
+        self.registry = registry
+        self.root = data_dir / "fine_tuning"
+        self.models_dir = data_dir / "fine_tuned"
+        self.quality = QualityCache()  # the base's score, measured once per worker
+        self._tickets: dict[str, Ticket] = {}
+
+    @property
+    def db(self):
+        return self.platform.infra.db
+
+    async def setup(self, job: JobRecord, options: WorkerOptions) -> JobSetup:
+        spec = self.registry.resolve(job.model)
+        base_dir = await asyncio.to_thread(self._base_checkpoint, spec)
+        policy = await self.db.read(get_policy, job.org_id)
+        model_path = self.models_dir / job.org_id / f"{job.id}.gguf"
+        model_path.parent.mkdir(parents=True, exist_ok=True)
+        return JobSetup(
+            base_gguf=spec.weights_path(),
+            base_checkpoint=base_dir,
+            context_length=spec.context_length,
+            work_dir=self.root / "jobs" / job.id,
+            model_path=model_path,
+            model_name=job.output_model,
+            system_prompt=spec.default_system_prompt,
+            repeat_penalty=float(spec.defaults.get("repeat_penalty", 1.0)),
+            quality_set=options.quality_set,
+            pii_mode=policy.pii_mode,
+            quant=options.quant,
+            checkpoint_every=options.checkpoint_every,
+            quality=self.quality,
+        )
+
+    def _base_checkpoint(self, spec: ModelSpec) -> Path:
+        """The base model as a Hugging Face folder, exported once per machine."""
+        folder = self.root / "base" / spec.name
+        if (folder / "config.json").exists():
+            return folder
+        scratch = folder.with_name(f".{spec.name}-{secrets.token_hex(4)}")
+        export_gguf(spec.weights_path(), scratch)
+        try:
+            scratch.rename(folder)
+        except OSError:  # another worker here exported it first
+            shutil.rmtree(scratch, ignore_errors=True)
+        return folder
+
+    async def open_file(self, job: JobRecord, file_id: str) -> Iterator[bytes]:
+        record = await self.db.read(file_rows.find_file, job.org_id, file_id)
+        if record is None:
+            return iter(())  # deleted since the job was created: read as empty, so it fails
+        return self.platform.infra.vault.read(record.org_id, record.id, record.key_id)
+
+    async def _account(self, job: JobRecord) -> Account:
+        now = utcnow()
+
+        def load(connection) -> Account:
+            if job.key_id is not None:
+                return account_for(connection, keys.get_key(connection, job.key_id), now)
+            org = get_org(connection, job.org_id)
+            principal = Principal(org_id=org.id, key_id=None, scopes=frozenset({"fine_tune"}))
+            plan = plan_at(connection, org.id, now)
+            return Account(org, None, plan, principal, get_policy(connection, org.id))
+
+        return await self.db.read(load)
+
+    async def hold(self, job: JobRecord, worst_tokens: int) -> str:
+        context = RequestContext(await self._account(job), job.id, Endpoint.FINE_TUNING, job.model)
+        ticket = await self.platform.metering.admit_job(context, Estimate(worst_tokens))
+        self._tickets[job.id] = ticket
+        cost = format_usd(ticket.worst.price(ticket.price), 4)
+        return (
+            f"Estimated cost: up to {cost} for {worst_tokens} trained tokens "
+            "(the examples' tokens times the epochs), held against your budgets."
+        )
+
+    async def bill(
+        self, job: JobRecord, trained_tokens: int, seconds: float, cancelled: bool
+    ) -> None:
+        ticket = self._tickets.pop(job.id, None)
+        if ticket is None:  # nothing was held, so nothing was trained
+            return
+        used = Used(Usage(min(trained_tokens, ticket.worst.input_tokens), 0), seconds)
+        status = Status.CANCELLED if cancelled else Status.OK
+        await self.platform.metering.settle_job(ticket, used, status)
+
+    async def release(self, job: JobRecord) -> None:
+        ticket = self._tickets.pop(job.id, None)
+        if ticket is not None:
+            await self.platform.metering.settle_job(ticket, Used(), Status.ERROR)
+
+    async def save_result(self, job: JobRecord, filename: str, content: bytes) -> str:
+        file_id = "file-" + secrets.token_hex(12)
+        vault = self.platform.infra.vault
+        sealed = await asyncio.to_thread(
+            vault.write, job.org_id, file_id, io.BytesIO(content), len(content) + 1
+        )
+        record = FileRecord(
+            file_id, job.org_id, filename, RESULTS_PURPOSE, sealed.bytes, sealed.sha256,
+            sealed.key_id, utcnow(), None,
+        )  # fmt: skip
+        await self.db.write(file_rows.add_file, record)
+        return file_id
+
+    async def register(self, job: JobRecord, model_id: str, gguf: Path) -> None:
+        model = FineTunedModel(
+            model_id, job.org_id, job.id, job.model, str(gguf), gguf.stat().st_size, utcnow()
+        )
+        await self.db.write(rows.add_model, model)
