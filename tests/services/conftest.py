@@ -21,7 +21,8 @@ from modelmint.tenancy.directory import Account
 from tests.helpers import fake_pool
 
 SECRET = "services-secret-" + "s" * 40
-PRICES = {"*": {"input": "0.01", "output": "0.02"}}  # per million tokens: 10,000 / 20,000 nanos
+# per million tokens: 10,000 / 20,000 nanos; per million trained tokens: 3,000,000 nanos
+PRICES = {"*": {"input": "0.01", "output": "0.02", "fine_tuning": "3.00"}}
 
 
 @dataclass

@@ -196,8 +196,11 @@ def gguf_asker(
     repeat_penalty: float = 1.0,
 ) -> Iterator[Ask]:
     """An `ask` for the GGUF at `path` on the llama.cpp engine, greedy (temperature 0).
-    The engine runs on a private event loop, so the caller may be any plain thread.
-    `system_prompt` is used when a question has none (None: the GGUF's own)."""
+    The engine runs on a private event loop, so the caller may be any plain thread (not
+    a coroutine: from async code, enter and ask through `asyncio.to_thread`).
+    `system_prompt` is used when a question has none (None: the GGUF's own); pass the
+    served model's `default_system_prompt` and `defaults["repeat_penalty"]` to score it
+    as it will answer (SmolLM2: 21/26 on the quality set so, 18/26 without)."""
     from modelmint.runtime.engine import SamplingParams
     from modelmint.runtime.llamacpp.engine import LlamaCppEngine
 

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import secrets
 import socket
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -77,10 +77,17 @@ class _Lease:
 
 
 class Worker:
-    def __init__(self, db: Database, platform: JobPlatform, options: WorkerOptions) -> None:
+    def __init__(
+        self,
+        db: Database,
+        platform: JobPlatform,
+        options: WorkerOptions,
+        pipeline: Callable[[JobRecord, JobSetup, ThreadIO, Tally], None] = run_fine_tune,
+    ) -> None:
         self.db = db
         self.platform = platform
         self.options = options.named()
+        self.pipeline = pipeline  # what a job runs, on a thread
         self._stop = asyncio.Event()
 
     @property
@@ -121,7 +128,7 @@ class Worker:
         tally = Tally()
         try:
             setup = await self.platform.setup(job, self.options)
-            await asyncio.to_thread(run_fine_tune, job, setup, io, tally)
+            await asyncio.to_thread(self.pipeline, job, setup, io, tally)
             if lease.stopping:
                 raise Stopped
         except Stopped:
