@@ -8,6 +8,7 @@ from modelmint import __version__
 from modelmint.cli import (
     admin,
     chat,
+    evaluate,
     export,
     invoices,
     jobs,
@@ -34,6 +35,7 @@ app.command("models")(models.models)
 app.command("export-hf")(export.export_hf)
 app.command("usage")(usage.usage)
 app.command("worker")(worker.worker)
+app.command("eval")(evaluate.eval_command)
 app.add_typer(admin.app, name="admin")
 app.add_typer(orgs.app, name="orgs")
 app.add_typer(keys.app, name="keys")

@@ -88,6 +88,7 @@ async def run_worker(settings: Settings, worker_id: str = "") -> None:
         checkpoint_every=settings.fine_tune_checkpoint_every,
         quant=settings.fine_tune_quant,
         quality_set=settings.fine_tune_quality_set,
+        replay=settings.fine_tune_replay,
     )
     services = JobServices(platform, registry, settings.data_dir)
     stop = asyncio.Event()

@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     fine_tune_quant: str = Field(
         default="Q8_0", description="How fine-tuned models are quantized (Q8_0, Q4_K_M, F16...)."
     )
+    fine_tune_replay: float = Field(
+        default=0.5,
+        ge=0,
+        le=4,
+        description="Examples of the base model's own answers mixed into a fine-tune per "
+        "customer example, so it keeps what the base knew (0: none). Not billed.",
+    )
     fine_tune_quality_set: Path | None = Field(
         default=None,
         description="The questions every job's evaluation asks the base and the fine-tuned "

@@ -7,6 +7,7 @@ compute seconds as its cost), its result files and the registry row of its model
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import secrets
 import shutil
@@ -33,6 +34,12 @@ from modelmint.training.fine_tune import JobSetup, QualityCache
 from modelmint.training.worker import WorkerOptions
 
 RESULTS_PURPOSE = "fine-tune-results"
+
+
+def _digest(spec: ModelSpec) -> str:
+    """What the base's replay answers depend on besides its weights."""
+    served = f"{spec.default_system_prompt}|{spec.defaults.get('repeat_penalty', 1.0)}"
+    return hashlib.sha256(served.encode()).hexdigest()[:12]
 
 
 class JobServices:
@@ -65,6 +72,8 @@ class JobServices:
             repeat_penalty=float(spec.defaults.get("repeat_penalty", 1.0)),
             quality_set=options.quality_set,
             pii_mode=policy.pii_mode,
+            replay=options.replay,
+            replay_cache=base_dir / f"replay-{_digest(spec)}.json",
             quant=options.quant,
             checkpoint_every=options.checkpoint_every,
             quality=self.quality,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from modelmint.training.chat_dataset import ChatDataset, DatasetError, read_chat
 from modelmint.training.deploy import merged_gguf
 from modelmint.training.jobs import Hyperparameters
 from modelmint.training.recipes.lora import LoraSettings, Progress, resumable_step, train
+from modelmint.training.replay import replay_examples
 
 logger = logging.getLogger(__name__)
 HELD_OUT_FROM = 100  # with this many examples and no validation file, 10% are held out
@@ -96,6 +96,8 @@ class JobSetup:
     repeat_penalty: float = 1.0  # the base's serving default, for the evaluation
     quality_set: Path | None = None  # None: the shipped quality set
     pii_mode: str = "off"
+    replay: float = 0.5  # base-model examples mixed in per customer example (replay.py)
+    replay_cache: Path | None = None  # where the base's replay answers are kept
     quant: str = "Q8_0"
     checkpoint_every: int = 10
     quality: QualityCache = field(default_factory=lambda: QualityCache())
@@ -126,7 +128,8 @@ def run_fine_tune(job: JobRecord, setup: JobSetup, io: JobIO, tally: Tally) -> N
     io.update(status="queued")
     io.event("Fine-tuning job queued.")
     io.update(status="running")
-    trained = _train(job, setup, io, tally, train_set, settings)
+    replay = _replay(setup, io, len(train_set.examples))
+    trained = _train(job, setup, io, tally, train_set, settings, replay)
     if trained is None:  # stopped: cancelled, or another worker has the job now
         return
     io.event("Training finished; merging the adapter and writing the model.")
@@ -248,6 +251,20 @@ class _Redactor:
 
 
 # training -----------------------------------------------------------------------------
+def _replay(setup: JobSetup, io: JobIO, examples: int) -> list[list[dict]]:
+    count = round(examples * setup.replay)
+    if count <= 0 or setup.replay_cache is None:
+        return []
+    found = replay_examples(setup.base_gguf, setup.replay_cache, setup.system_prompt,
+                            setup.repeat_penalty, count)  # fmt: skip
+    io.event(
+        f"Mixed in {len(found)} examples of the base model's own answers to general "
+        "questions, so the fine-tune keeps what the base knew; they are not billed.",
+        {"replay_examples": len(found)},
+    )
+    return found
+
+
 def _train(
     job: JobRecord,
     setup: JobSetup,
@@ -255,6 +272,7 @@ def _train(
     tally: Tally,
     train_set: ChatDataset,
     settings: LoraSettings,
+    replay: list[list[dict]],
 ) -> Any:
     resumed = resumable_step(setup.work_dir)
     io.event(
@@ -269,17 +287,19 @@ def _train(
     )
     last: list[Progress] = []
 
+    epochs, began = settings.n_epochs or 1, time.perf_counter()
+
     def progress(step: Progress) -> None:
         last[:] = [step]
-        tally.trained_tokens = step.trained_tokens
-        tally.history.append(_metrics_data(step))
-        left = (step.total_steps - step.step) * _seconds_per_step(step, train_set, settings)
-        io.update(
-            trained_tokens=step.trained_tokens, estimated_finish=utcnow() + timedelta(seconds=left)
-        )
+        # billed: the customer's tokens of the steps done (replay is ours), exact at the end
+        tally.trained_tokens = train_set.tokens * epochs * step.step // step.total_steps
+        tally.history.append(_metrics_data(step, tally.trained_tokens))
+        per_step = (time.perf_counter() - began) / max(step.step - resumed, 1)
+        left = timedelta(seconds=(step.total_steps - step.step) * per_step)
+        io.update(trained_tokens=tally.trained_tokens, estimated_finish=utcnow() + left)
         io.metrics(
             f"Step {step.step}/{step.total_steps}: training loss={step.train_loss:.4f}",
-            _metrics_data(step),
+            _metrics_data(step, tally.trained_tokens),
         )
 
     def checkpointed(step: int) -> None:
@@ -287,6 +307,7 @@ def _train(
             io.checkpoint(step, _checkpoint_metrics(last[0]))
 
     examples = [served(e.messages, setup.system_prompt) for e in train_set.examples]
+    examples += [served(messages, setup.system_prompt) for messages in replay]
     trained = train(
         setup.base_checkpoint,
         examples,
@@ -296,7 +317,6 @@ def _train(
         io.stopping,
         checkpointed,
     )
-    tally.trained_tokens = max(tally.trained_tokens, trained.trained_tokens)
     if io.stopping():
         return None
     if last:
@@ -304,12 +324,7 @@ def _train(
     return trained
 
 
-def _seconds_per_step(step: Progress, data: ChatDataset, settings: LoraSettings) -> float:
-    tokens_per_step = data.tokens / max(math.ceil(len(data.examples) / settings.batch_size), 1)
-    return tokens_per_step / max(step.tokens_per_second, 1e-9)
-
-
-def _metrics_data(step: Progress) -> dict[str, Any]:
+def _metrics_data(step: Progress, trained_tokens: int) -> dict[str, Any]:
     return {
         "step": step.step,
         "total_steps": step.total_steps,
@@ -317,7 +332,7 @@ def _metrics_data(step: Progress) -> dict[str, Any]:
         "train_loss": step.train_loss,
         "train_mean_token_accuracy": step.mean_token_accuracy,
         "learning_rate": step.learning_rate,
-        "trained_tokens": step.trained_tokens,
+        "trained_tokens": trained_tokens,
         "tokens_per_second": round(step.tokens_per_second, 1),
     }
 

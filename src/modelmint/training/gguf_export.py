@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-QUANTS = {"F16": 1, "Q8_0": 7, "Q4_1": 3, "Q4_K_M": 15}  # llama.cpp's LLAMA_FTYPE_*
+# llama.cpp's LLAMA_FTYPE_* values
+QUANTS = {"F16": 1, "Q8_0": 7, "Q6_K": 18, "Q5_K_M": 17, "Q5_1": 9, "Q5_0": 8, "Q4_K_M": 15,
+          "Q4_1": 3}  # fmt: skip
 
 
 def write_gguf(
