@@ -40,7 +40,7 @@ def served(tmp_path_factory) -> Iterator[dict]:
     quality = data_dir / "quality.jsonl"  # the job's evaluation: three questions, to be quick
     lines = (Path(__file__).parents[2] / "src/modelmint/training/quality_set.jsonl").read_text()
     quality.write_text("\n".join(lines.splitlines()[:3]) + "\n")
-    settings = business_settings(data_dir, fine_tune_quality_set=quality)
+    settings = business_settings(data_dir)
     admin_key = first_admin_key(settings)
     with running_server(create_app(settings)) as url:
         keys = {}
@@ -60,11 +60,13 @@ def client(served: dict, org: str = "acme") -> openai.OpenAI:
 
 
 @contextmanager
-def worker(served: dict, *flags: str) -> Iterator[subprocess.Popen]:
-    """A `modelmint worker` process on the server's data dir and database."""
+def worker(served: dict, *flags: str, full_quality_set: bool = False) -> Iterator[subprocess.Popen]:
+    """A `modelmint worker` process on the server's data dir and database; its jobs'
+    evaluation asks three questions of the quality set unless `full_quality_set`."""
     settings = served["settings"]
-    env = dict(os.environ, MODELMINT_DATA_DIR=str(settings.data_dir), MODELMINT_SECRET_KEY=SECRET,
-               MODELMINT_FINE_TUNE_QUALITY_SET=str(served["quality"]))  # fmt: skip
+    env = dict(os.environ, MODELMINT_DATA_DIR=str(settings.data_dir), MODELMINT_SECRET_KEY=SECRET)
+    if not full_quality_set:
+        env["MODELMINT_FINE_TUNE_QUALITY_SET"] = str(served["quality"])
     command = [sys.executable, "-m", "modelmint", "worker", "--threads", "2", *flags]
     process = subprocess.Popen(command, env=env)
     try:
@@ -112,7 +114,7 @@ def ask(oai: openai.OpenAI, model: str, question: str) -> str:
 def test_a_job_teaches_facts_and_the_model_is_served_billed_and_private(served):
     oai = client(served)
     training = upload(oai, taught_examples())
-    with worker(served):
+    with worker(served, full_quality_set=True):
         started = time.monotonic()
         job = oai.fine_tuning.jobs.create(
             model="default", training_file=training, suffix="facts", seed=1,
@@ -134,20 +136,27 @@ def test_a_job_teaches_facts_and_the_model_is_served_billed_and_private(served):
     messages = [e.message for e in found]
     assert any(m.startswith("Files validated: 48 training examples") for m in messages)
     assert any(m.startswith("Estimated cost: up to $") for m in messages)
+    assert any(m.startswith("Mixed in 48 examples of the base model's own") for m in messages)
+    validated = next(e.data for e in found if e.message.startswith("Files validated"))
+    assert job.trained_tokens == validated["tokens_per_epoch"] * 5  # replay is not billed
     metrics = [e.data for e in found if e.type == "metrics" and "train_loss" in e.data]
-    assert metrics[-1]["step"] == metrics[-1]["total_steps"] == 30
+    steps = metrics[-1]["total_steps"]  # 48 examples and the replayed ones, 8 a step, 5 times
+    assert metrics[-1]["step"] == steps and metrics[-1]["trained_tokens"] == job.trained_tokens
     assert metrics[-1]["train_loss"] < metrics[0]["train_loss"]
     evaluation = next(e.data for e in found if e.message.startswith("Evaluation:"))
-    assert evaluation["quality_set"]["fine_tuned"] >= evaluation["quality_set"]["base"] - 2
+    quality = evaluation["quality_set"]
+    print("quality set:", quality)
+    assert quality["total"] == 26 and quality["fine_tuned"] >= quality["base"] - 2
+    assert took < 300
 
     csv_file, evaluation_file = job.result_files
     csv_text = oai.files.content(csv_file).text
     assert csv_text.splitlines()[0] == (
         "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy"
     )
-    assert len(csv_text.splitlines()) == 31
+    assert len(csv_text.splitlines()) == steps + 1
     assert json.loads(oai.files.content(evaluation_file).text)["valid_loss"] > 0
-    assert oai.fine_tuning.jobs.checkpoints.list(job.id).data[0].step_number == 30
+    assert oai.fine_tuning.jobs.checkpoints.list(job.id).data[0].step_number == steps
 
     (row,) = ledger_rows(served, job.id)
     assert (row.endpoint, row.status) == ("fine_tuning", "ok")

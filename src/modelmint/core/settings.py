@@ -83,7 +83,7 @@ class Settings(BaseSettings):
         default="Q8_0", description="How fine-tuned models are quantized (Q8_0, Q4_K_M, F16...)."
     )
     fine_tune_replay: float = Field(
-        default=0.5,
+        default=1.0,
         ge=0,
         le=4,
         description="Examples of the base model's own answers mixed into a fine-tune per "

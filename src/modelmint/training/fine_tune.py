@@ -96,7 +96,7 @@ class JobSetup:
     repeat_penalty: float = 1.0  # the base's serving default, for the evaluation
     quality_set: Path | None = None  # None: the shipped quality set
     pii_mode: str = "off"
-    replay: float = 0.5  # base-model examples mixed in per customer example (replay.py)
+    replay: float = 1.0  # base-model examples mixed in per customer example (replay.py)
     replay_cache: Path | None = None  # where the base's replay answers are kept
     quant: str = "Q8_0"
     checkpoint_every: int = 10

@@ -41,9 +41,16 @@ def write_gguf(
     if quant == "F16":
         full.replace(out)
     else:
-        _quantize(full, out, QUANTS[quant])
+        _quantize(full, out, QUANTS[quant], _embedding_type(reader))
         full.unlink()
     return out
+
+
+def _embedding_type(reader: Any) -> int:
+    """The base's type for the token embedding (llama.cpp's GGML_TYPE_*). LoRA does not
+    train it, so it keeps the base's values and size: a tenth of the model's weights, and
+    read for every token generated (the output layer shares it)."""
+    return next(int(t.tensor_type) for t in reader.tensors if t.name == "token_embd.weight")
 
 
 def _write_f16(reader: Any, weights: dict[str, Any], out: Path) -> None:
@@ -104,7 +111,7 @@ def _permute(weights: np.ndarray, heads: int) -> np.ndarray:
     )
 
 
-def _quantize(source: Path, out: Path, ftype: int) -> None:
+def _quantize(source: Path, out: Path, ftype: int, embedding_type: int) -> None:
     import llama_cpp
 
     from modelmint.runtime.llamacpp.model import silence_native_logs
@@ -112,6 +119,8 @@ def _quantize(source: Path, out: Path, ftype: int) -> None:
     silence_native_logs()
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = ftype
+    # with tied embeddings llama.cpp types the token embedding as the output layer
+    params.token_embedding_type = params.output_tensor_type = embedding_type
     status = llama_cpp.llama_model_quantize(str(source).encode(), str(out).encode(), params)
     if status != 0:
         raise RuntimeError(f"llama.cpp could not quantize {source} (status {status})")

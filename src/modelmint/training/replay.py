@@ -25,13 +25,13 @@ def replay_examples(
     base_gguf: Path, cache: Path, system_prompt: str | None, repeat_penalty: float, count: int
 ) -> list[list[dict]]:
     """Up to `count` replay examples (chat messages, the base's answer to learn)."""
-    if count <= 0:
+    prompts = _prompts()[: max(count, 0)]
+    if not prompts:
         return []
-    answers = _answers(base_gguf, cache, system_prompt, repeat_penalty)
-    prompts = _prompts()
+    answers = _answers(prompts, base_gguf, cache, system_prompt, repeat_penalty)
     return [
         [*prompt, {"role": "assistant", "content": answer}]
-        for prompt, answer in list(zip(prompts, answers, strict=True))[:count]
+        for prompt, answer in zip(prompts, answers, strict=True)
         if answer
     ]
 
@@ -42,19 +42,29 @@ def _prompts() -> list[list[dict]]:
 
 
 def _answers(
-    base_gguf: Path, cache: Path, system_prompt: str | None, repeat_penalty: float
+    prompts: list[list[dict]],
+    base_gguf: Path,
+    cache: Path,
+    system_prompt: str | None,
+    repeat_penalty: float,
 ) -> list[str]:
-    """The base's first sentence for every prompt, greedy, as it is served."""
-    if cache.exists():
-        return json.loads(cache.read_text(encoding="utf-8"))
-    with evaluation.gguf_asker(
-        base_gguf, MAX_TOKENS, system_prompt=system_prompt, repeat_penalty=repeat_penalty
-    ) as ask:
-        answers = [_first_sentence(ask(prompt)) for prompt in _prompts()]
-    scratch = cache.with_suffix(".tmp")
-    scratch.write_text(json.dumps(answers, ensure_ascii=False), encoding="utf-8")
-    scratch.replace(cache)
-    return answers
+    """The base's first sentence for each prompt, greedy, as it is served; the ones not in
+    `cache` yet are generated and added to it."""
+    known = json.loads(cache.read_text(encoding="utf-8")) if cache.exists() else {}
+    missing = [p for p in prompts if _key(p) not in known]
+    if missing:
+        with evaluation.gguf_asker(
+            base_gguf, MAX_TOKENS, system_prompt=system_prompt, repeat_penalty=repeat_penalty
+        ) as ask:
+            known |= {_key(p): _first_sentence(ask(p)) for p in missing}
+        scratch = cache.with_suffix(".tmp")
+        scratch.write_text(json.dumps(known, ensure_ascii=False), encoding="utf-8")
+        scratch.replace(cache)
+    return [known[_key(p)] for p in prompts]
+
+
+def _key(prompt: list[dict]) -> str:
+    return json.dumps(prompt, ensure_ascii=False, sort_keys=True)
 
 
 def _first_sentence(answer: str) -> str:

@@ -39,7 +39,7 @@ class WorkerOptions:
     checkpoint_every: int = 10  # optimizer steps between checkpoints
     quant: str = "Q8_0"
     quality_set: Path | None = None  # what the evaluation asks (None: the shipped set)
-    replay: float = 0.5  # the base's own examples mixed in per customer example
+    replay: float = 1.0  # the base's own examples mixed in per customer example
 
     def named(self) -> WorkerOptions:
         from dataclasses import replace
