@@ -3,7 +3,7 @@
 Starts `modelmint serve --no-worker` (default models, auth and the ledger on, in a temp
 data dir), then alternates, --runs times: one client sends --requests chats one after
 another (max_tokens 64, temperature 0) with no job running; then a worker started exactly
-as `modelmint serve` starts its own (`modelmint worker --nice 19 --threads 1`) trains a
+as `modelmint serve` starts its own (`modelmint worker --idle --threads 1`) trains a
 job (48 chat examples, enough epochs to outlast the measurement) while the same client
 measures again. Prints p50/p95 latency and tokens/s with and without the job, medians of
 the runs, and the ratio (with / without).
@@ -25,6 +25,7 @@ import httpx
 from business import Servers, free_port, prepare_business
 
 QUESTION = "Write a short story about a lighthouse keeper."
+WORKER_FLAGS = ["--idle"]  # as `modelmint serve` starts its worker
 
 
 def log(message: str) -> None:
@@ -40,8 +41,24 @@ def examples() -> bytes:
     return "".join(json.dumps(line) + "\n" for line in lines).encode()
 
 
+def fine_tune_key(data_dir: Path) -> str:
+    """The benchmark's plan and org (benchmarks/business.py) and a key that may fine-tune."""
+    from modelmint.services import admin
+    from modelmint.store.database import Database
+    from modelmint.tenancy.secret import load_secret
+
+    url = f"sqlite:///{data_dir / 'modelmint.db'}"
+    prepare_business(url, data_dir, postgres=False)
+    db = Database(url)
+    try:
+        body = admin.KeyCreate(org="bench", scopes=["inference", "fine_tune"])
+        return db.run(admin.create_key, load_secret(data_dir, None), body, "bench")["key"]
+    finally:
+        db.close()
+
+
 def start_server(servers: Servers, data_dir: Path) -> tuple[str, str]:
-    key = prepare_business(f"sqlite:///{data_dir / 'modelmint.db'}", data_dir, postgres=False)
+    key = fine_tune_key(data_dir)
     port = free_port()
     command = [sys.executable, "-m", "modelmint", "serve", "--no-worker", "--port", str(port),
                "--threads", "2", "--data-dir", str(data_dir), "--log-level", "warning"]  # fmt: skip
@@ -105,7 +122,7 @@ def wait_running(url: str, key: str, job_id: str) -> None:
 def run(servers: Servers, data_dir: Path, url: str, key: str, requests: int) -> tuple[dict, dict]:
     quiet = measure(url, key, requests)
     job_id = start_job(url, key)
-    command = [sys.executable, "-m", "modelmint", "worker", "--nice", "19", "--threads", "1",
+    command = [sys.executable, "-m", "modelmint", "worker", *WORKER_FLAGS, "--threads", "1",
                "--data-dir", str(data_dir), "--log-level", "warning"]  # fmt: skip
     worker = servers.start("worker", command)
     try:
@@ -126,7 +143,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--requests", type=int, default=20, help="Chats per measurement.")
+    parser.add_argument("--worker-flags", default="--idle",
+                        help='How the worker is started, e.g. "--nice 19" (default: --idle).')
     args = parser.parse_args()
+    WORKER_FLAGS[:] = args.worker_flags.split()
     with tempfile.TemporaryDirectory(prefix="mm-serving-training-") as tmp:
         servers = Servers(Path(tmp))
         try:

@@ -14,7 +14,6 @@ from modelmint.core.logging import configure_logging
 from modelmint.core.settings import Settings
 
 SWITCH_INTERVAL_SECONDS = 0.0005
-WORKER_NICE = 19
 WORKER_STOP_SECONDS = 10.0
 
 
@@ -109,8 +108,8 @@ def serve(
 
 def start_worker(settings: Settings) -> subprocess.Popen:
     """One fine-tuning worker beside the server: a process of its own (training in the
-    server's process would take the GIL from the event loop) at the lowest CPU priority,
-    on `worker_threads` threads, so serving stays responsive while a job trains."""
+    server's process would take the GIL from the event loop) that trains only on CPU time
+    the server leaves (SCHED_IDLE), on `worker_threads` threads."""
     env = dict(os.environ)
     for name in ("data_dir", "database_url", "models_file", "config_file", "redis_url"):
         value = getattr(settings, name)
@@ -121,8 +120,7 @@ def start_worker(settings: Settings) -> subprocess.Popen:
         "-m",
         "modelmint",
         "worker",
-        "--nice",
-        str(WORKER_NICE),
+        "--idle",
         "--threads",
         str(settings.worker_threads),
     ]

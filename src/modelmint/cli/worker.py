@@ -26,6 +26,12 @@ def worker(
     nice: int = typer.Option(
         0, "--nice", min=0, max=19, help="Lower this process's CPU priority (0-19)."
     ),
+    idle: bool = typer.Option(
+        False,
+        "--idle",
+        help="Train only on CPU time nothing else wants (Linux SCHED_IDLE): what the worker "
+        "beside `modelmint serve` does, so serving keeps its speed.",
+    ),
     lease_seconds: float = typer.Option(
         None,
         "--lease-seconds",
@@ -65,8 +71,22 @@ def worker(
     configure_logging(settings.log_level)
     if nice:
         os.nice(nice)
+    if idle:
+        run_when_idle()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_worker(settings, worker_id))
+
+
+def run_when_idle() -> None:
+    """SCHED_IDLE, not just nice 19: a nice process still takes time slices from the
+    serving engine's threads, and llama.cpp's threads wait for each other at every step,
+    so one slice taken from one of them stalls them all (chat latency rose from 0.7 s to
+    90 s at nice 19)."""
+    if not hasattr(os, "SCHED_IDLE"):
+        typer.secho("--idle needs Linux; running at the lowest priority instead.", err=True)
+        os.nice(19)
+        return
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 async def run_worker(settings: Settings, worker_id: str = "") -> None:
