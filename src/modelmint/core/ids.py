@@ -20,5 +20,10 @@ def iso_utc(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat() + "Z"
 
 
+def unix_seconds(moment: datetime) -> int:
+    """A stored (naive UTC) time as Unix seconds, as OpenAI's objects give times."""
+    return int(moment.replace(tzinfo=UTC).timestamp())
+
+
 def month_of(moment: datetime) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"

@@ -14,12 +14,12 @@ import secrets
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, BinaryIO, Literal
 
 from modelmint.core.bounds import is_unsafe
 from modelmint.core.errors import InvalidRequestError, NotFoundError, PayloadTooLargeError
-from modelmint.core.ids import utcnow
+from modelmint.core.ids import unix_seconds, utcnow
 from modelmint.privacy.vault import FileVault, TooLarge
 from modelmint.store import files as rows
 from modelmint.store.database import Database
@@ -51,18 +51,13 @@ def file_object(record: FileRecord) -> dict[str, Any]:
         "id": record.id,
         "object": "file",
         "bytes": record.bytes,
-        "created_at": _epoch(record.created_at),
-        "expires_at": None if expires is None else _epoch(expires),
+        "created_at": unix_seconds(record.created_at),
+        "expires_at": None if expires is None else unix_seconds(expires),
         "filename": record.filename,
         "purpose": record.purpose,
         "status": "processed",
         "status_details": None,
     }
-
-
-def _epoch(moment: datetime) -> int:
-    """A stored (naive UTC) time as Unix seconds."""
-    return int(moment.replace(tzinfo=UTC).timestamp())
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from modelmint.core.errors import InvalidRequestError, ModelNotFoundError, NotFoundError
-from modelmint.core.ids import utcnow
+from modelmint.core.ids import unix_seconds, utcnow
 from modelmint.runtime.registry import Registry
 from modelmint.services.access import check_model_allowed
 from modelmint.services.files import Files
@@ -38,7 +38,7 @@ FINE_TUNABLE = ("llamacpp",)
 
 
 def _epoch(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.replace(tzinfo=UTC).timestamp())
+    return None if moment is None else unix_seconds(moment)
 
 
 def job_object(job: JobRecord) -> dict[str, Any]:

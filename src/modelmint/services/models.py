@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from modelmint.core.errors import ModelNotFoundError, PermissionDeniedError, ServerBusyError
+from modelmint.core.ids import unix_seconds
 from modelmint.runtime.engine import Engine
 from modelmint.runtime.pool import ModelPool, PoolOptions, build_engine
 from modelmint.runtime.registry import ModelSpec
@@ -147,7 +148,7 @@ class Models:
         return {
             "id": row.id,
             "object": "model",
-            "created": int(row.created_at.timestamp()),
+            "created": unix_seconds(row.created_at),
             "owned_by": row.org_id,
             "aliases": [],
             "engine": base.engine if base else "llamacpp",
