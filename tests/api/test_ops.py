@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 from prometheus_client.parser import text_string_to_metric_families
+
+from modelmint.api.app import create_app
+from modelmint.core.activity import ServingActivity
+from modelmint.core.settings import Settings
+from tests.helpers import fake_pool
 
 METRIC_NAMES = [
     "modelmint_http_requests_total",
@@ -97,3 +105,18 @@ async def test_embeddings_count_prompt_tokens(client):
     assert response.status_code == 200
     text = (await client.get("/metrics")).text
     assert sample(text, "modelmint_prompt_tokens_total", model="fake-embed") == 3
+
+
+async def test_the_server_marks_its_activity_while_it_generates(tmp_path):
+    activity = ServingActivity(tmp_path)
+    app = create_app(Settings(data_dir=tmp_path, auth=False), pool=fake_pool(token_delay=0.05))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            await asyncio.sleep(0.6)
+            assert not activity.active()  # idle: no mark
+            body = {"model": "default", "max_tokens": 20,
+                    "messages": [{"role": "user", "content": "count to twenty"}]}  # fmt: skip
+            response = await client.post("/v1/chat/completions", json=body)
+            assert response.status_code == 200
+            assert activity.active()  # marked while the 20 tokens took a second

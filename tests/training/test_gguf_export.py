@@ -75,3 +75,14 @@ def test_without_the_rotary_permutation_the_model_breaks(
 def test_an_unknown_quantization_is_refused(tmp_path, weights):
     with pytest.raises(ValueError, match="quant must be one of"):
         write_gguf(tmp_path / "x.gguf", weights, tmp_path / "y.gguf", "Q3_XS")
+
+
+def test_in_the_base_types_unchanged_weights_are_the_base_byte_for_byte(base, weights, tmp_path):
+    import gguf
+
+    written = write_gguf(base, weights, tmp_path / "same.gguf", "base")
+    ours, theirs = gguf.GGUFReader(written), gguf.GGUFReader(base)
+    assert [t.name for t in ours.tensors] == [t.name for t in theirs.tensors]
+    for mine, original in zip(ours.tensors, theirs.tensors, strict=True):
+        assert mine.tensor_type == original.tensor_type
+        assert np.array_equal(mine.data, original.data), mine.name

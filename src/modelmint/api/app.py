@@ -13,6 +13,7 @@ from modelmint.api.errors import install_error_handlers
 from modelmint.api.metrics import Metrics
 from modelmint.api.middleware import RequestContextMiddleware
 from modelmint.api.routes import admin, files, fine_tuning, health, openai
+from modelmint.core.activity import ServingActivity
 from modelmint.core.settings import Settings
 from modelmint.runtime.pool import ModelPool, PoolOptions
 from modelmint.runtime.registry import Registry
@@ -21,6 +22,7 @@ from modelmint.services.platform import Platform
 
 UPLOAD_FRAMING_BYTES = 64 * 1024
 IDLE_CHECK_SECONDS = 60.0
+ACTIVITY_MARK_SECONDS = 0.25  # well inside the mark's freshness (core.activity)
 
 
 def build_pool(settings: Settings) -> ModelPool:
@@ -46,6 +48,14 @@ def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
         ),
     )
     platform.chores.add("unload-idle-fine-tunes", IDLE_CHECK_SECONDS, models.unload_idle)
+    activity = ServingActivity(settings.data_dir)
+
+    async def mark_activity() -> None:
+        # a worker training beside this server pauses while the mark is fresh
+        if models.generating():
+            activity.mark()  # one utime on the local disk: no thread hop needed
+
+    platform.chores.add("mark-serving-activity", ACTIVITY_MARK_SECONDS, mark_activity)
     metrics = Metrics()
     metrics.watch_pool(
         lambda: {n: (e.stats().running, e.stats().waiting) for n, e in pool.engines.items()}

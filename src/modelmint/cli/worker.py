@@ -32,6 +32,13 @@ def worker(
         help="Train only on CPU time nothing else wants (Linux SCHED_IDLE): what the worker "
         "beside `modelmint serve` does, so serving keeps its speed.",
     ),
+    yield_to_serving: bool = typer.Option(
+        True,
+        "--yield/--no-yield",
+        help="Pause training while a server on this machine with the same data dir is "
+        "answering requests, so chats keep serving speed (a worker on its own machine "
+        "never pauses).",
+    ),
     lease_seconds: float = typer.Option(
         None,
         "--lease-seconds",
@@ -71,10 +78,24 @@ def worker(
     configure_logging(settings.log_level)
     if nice:
         os.nice(nice)
+    check_quant(settings.fine_tune_quant)
     if idle:
         run_when_idle()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_worker(settings, worker_id))
+        asyncio.run(run_worker(settings, worker_id, yield_to_serving))
+
+
+def check_quant(quant: str) -> None:
+    """A bad MODELMINT_FINE_TUNE_QUANT fails here, not in every job after its training."""
+    from modelmint.training.gguf_export import FORMATS
+
+    if quant not in FORMATS:
+        typer.secho(
+            f"MODELMINT_FINE_TUNE_QUANT is {quant!r}; set it to one of {', '.join(FORMATS)}.",
+            err=True,
+            fg="red",
+        )
+        raise typer.Exit(2)
 
 
 def run_when_idle() -> None:
@@ -89,7 +110,9 @@ def run_when_idle() -> None:
     os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
-async def run_worker(settings: Settings, worker_id: str = "") -> None:
+async def run_worker(
+    settings: Settings, worker_id: str = "", yield_to_serving: bool = True
+) -> None:
     import torch
 
     from modelmint.runtime.registry import Registry
@@ -109,6 +132,7 @@ async def run_worker(settings: Settings, worker_id: str = "") -> None:
         quant=settings.fine_tune_quant,
         quality_set=settings.fine_tune_quality_set,
         replay=settings.fine_tune_replay,
+        yield_to=settings.data_dir if yield_to_serving else None,
     )
     services = JobServices(platform, registry, settings.data_dir)
     stop = asyncio.Event()

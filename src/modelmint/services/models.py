@@ -123,6 +123,11 @@ class Models:
             await self._unload(name)
         return len(idle)
 
+    def generating(self) -> bool:
+        """Whether any engine, shipped or fine-tuned, has a request in hand."""
+        engines = [*self.pool.engines.values(), *(m.engine for m in self._loaded.values())]
+        return any(s.running + s.waiting > 0 for s in (e.stats() for e in engines))
+
     async def close(self) -> None:
         for name in list(self._loaded):
             with contextlib.suppress(Exception):

@@ -54,6 +54,7 @@ class JobIO(Protocol):
     def update(self, **values: Any) -> None: ...
     def checkpoint(self, step: int, metrics: dict[str, Any]) -> None: ...
     def stopping(self) -> bool: ...
+    def pause(self) -> float: ...  # wait while serving needs the CPU; the seconds waited
     def read_file(self, file_id: str) -> Iterator[bytes]: ...
     def hold(self, worst_tokens: int) -> str: ...  # a line saying what was held
     def bill(self, trained_tokens: int, compute_seconds: float, cancelled: bool) -> None: ...
@@ -67,11 +68,11 @@ class QualityCache:
     def __init__(self) -> None:
         self._scores: dict[tuple, Any] = {}
 
-    def base_score(self, setup: JobSetup, questions: list) -> Any:
+    def base_score(self, setup: JobSetup, questions: list, pause: Callable[[], None]) -> Any:
         key = (setup.base_gguf, setup.quality_set, setup.system_prompt, setup.repeat_penalty)
         if key not in self._scores:
             with _asker(setup, setup.base_gguf) as ask:
-                self._scores[key] = evaluation.score(questions, ask)
+                self._scores[key] = evaluation.score(questions, _pausing(ask, pause))
         return self._scores[key]
 
 
@@ -80,6 +81,23 @@ def _asker(setup: JobSetup, gguf: Path) -> Any:
     return evaluation.gguf_asker(
         gguf, system_prompt=setup.system_prompt, repeat_penalty=setup.repeat_penalty
     )
+
+
+def _pausing(ask: evaluation.Ask, pause: Callable[[], None]) -> evaluation.Ask:
+    def asked(messages: list[dict]) -> str:
+        pause()
+        return ask(messages)
+
+    return asked
+
+
+def _pauser(io: JobIO, tally: Tally) -> Callable[[], None]:
+    """`io.pause`, its waits kept off the job's compute seconds."""
+
+    def pause() -> None:
+        tally.paused += io.pause()
+
+    return pause
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +128,11 @@ class Tally:
     trained_tokens: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)  # one row per step
     started: float = field(default_factory=time.perf_counter)
+    paused: float = 0.0  # seconds left to serving: not the job's compute
 
     @property
     def seconds(self) -> float:
-        return time.perf_counter() - self.started
+        return time.perf_counter() - self.started - self.paused
 
 
 def run_fine_tune(job: JobRecord, setup: JobSetup, io: JobIO, tally: Tally) -> None:
@@ -129,15 +148,16 @@ def run_fine_tune(job: JobRecord, setup: JobSetup, io: JobIO, tally: Tally) -> N
     io.event("Fine-tuning job queued.")
     io.update(status="running")
     replay = _replay(setup, io, len(train_set.examples))
-    trained = _train(job, setup, io, tally, train_set, settings, replay)
+    examples = [served(e.messages, setup.system_prompt) for e in train_set.examples]
+    examples += [served(messages, setup.system_prompt) for messages in replay]
+    trained = _train(setup, io, tally, train_set, settings, examples)
     if trained is None:  # stopped: cancelled, or another worker has the job now
         return
     io.event("Training finished; merging the adapter and writing the model.")
     valid = _validation(setup, trained, valid_set, train_set)
-    merged_gguf(
-        setup.base_gguf, setup.base_checkpoint, trained.adapter, setup.model_path, setup.quant
-    )
-    summary = _evaluate(setup, io, valid)
+    merged_gguf(setup.base_gguf, setup.base_checkpoint, trained.adapter, setup.model_path,
+                setup.quant, examples)  # fmt: skip
+    summary = _evaluate(setup, io, valid, _pauser(io, tally))
     _save_results(io, tally, summary)
     io.register(setup.model_name, setup.model_path)
     io.bill(tally.trained_tokens, tally.seconds, cancelled=False)
@@ -266,14 +286,15 @@ def _replay(setup: JobSetup, io: JobIO, examples: int) -> list[list[dict]]:
 
 
 def _train(
-    job: JobRecord,
     setup: JobSetup,
     io: JobIO,
     tally: Tally,
     train_set: ChatDataset,
     settings: LoraSettings,
-    replay: list[list[dict]],
+    examples: list[list[dict]],
 ) -> Any:
+    """Train on `examples` (the customer's, served as the server asks, and the replay);
+    None when the job was stopped."""
     resumed = resumable_step(setup.work_dir)
     io.event(
         f"Resuming from the checkpoint at step {resumed}." if resumed else "Training started.",
@@ -306,8 +327,6 @@ def _train(
         if last:
             io.checkpoint(step, _checkpoint_metrics(last[0]))
 
-    examples = [served(e.messages, setup.system_prompt) for e in train_set.examples]
-    examples += [served(messages, setup.system_prompt) for messages in replay]
     trained = train(
         setup.base_checkpoint,
         examples,
@@ -316,6 +335,7 @@ def _train(
         progress,
         io.stopping,
         checkpointed,
+        _pauser(io, tally),
     )
     if io.stopping():
         return None
@@ -363,12 +383,14 @@ def _validation(
     return Validation(loss, accuracy, on)
 
 
-def _evaluate(setup: JobSetup, io: JobIO, valid: Validation) -> dict[str, Any]:
+def _evaluate(
+    setup: JobSetup, io: JobIO, valid: Validation, pause: Callable[[], None]
+) -> dict[str, Any]:
     io.event("Evaluating the fine-tuned model on the general quality set, next to the base.")
     questions = evaluation.load_set(setup.quality_set)
-    base = setup.quality.base_score(setup, questions)
+    base = setup.quality.base_score(setup, questions, pause)
     with _asker(setup, setup.model_path) as ask:
-        tuned = evaluation.score(questions, ask)
+        tuned = evaluation.score(questions, _pausing(ask, pause))
     summary = {
         "valid_loss": valid.loss,
         "valid_mean_token_accuracy": valid.accuracy,

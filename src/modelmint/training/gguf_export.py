@@ -15,27 +15,37 @@ from typing import Any
 
 import numpy as np
 
+from modelmint.training.base_grid import GRIDS, steps_on_grid
+
 # llama.cpp's LLAMA_FTYPE_* values
 QUANTS = {"F16": 1, "Q8_0": 7, "Q6_K": 18, "Q5_K_M": 17, "Q5_1": 9, "Q5_0": 8, "Q4_K_M": 15,
           "Q4_1": 3}  # fmt: skip
+BASE_GRID = "base"  # not a llama.cpp type: each tensor in the base's own (`_write_on_base_grid`)
+FORMATS = (BASE_GRID, *QUANTS)
 
 
 def write_gguf(
     base: Path,
     weights: dict[str, Any],
     out: Path,
-    quant: str = "Q4_1",
+    quant: str = BASE_GRID,
+    hessians: dict[str, np.ndarray] | None = None,
 ) -> Path:
     """Write `weights` (a Hugging Face state dict, merged) as a GGUF at `out`, with the
-    metadata of the GGUF `base`, quantized to `quant`."""
-    if quant not in QUANTS:
-        raise ValueError(f"quant must be one of {', '.join(QUANTS)}, not {quant!r}")
+    metadata of the GGUF `base`: in the base's own tensor types (`base`; `hessians`, by
+    weight name, are what its rounding keeps the outputs true to) or quantized to the
+    llama.cpp type `quant`."""
+    if quant not in FORMATS:
+        raise ValueError(f"quant must be one of {', '.join(FORMATS)}, not {quant!r}")
     import gguf
 
     reader = gguf.GGUFReader(base)
     arch = str(reader.fields["general.architecture"].contents())
     if arch != "llama":
         raise ValueError(f"{base} is a {arch!r} model; only llama-architecture bases export")
+    if quant == BASE_GRID:
+        _write_on_base_grid(reader, weights, out, hessians or {})
+        return out
     full = out.with_suffix(".f16.gguf")
     _write_f16(reader, weights, full)
     if quant == "F16":
@@ -56,45 +66,106 @@ def _embedding_type(reader: Any) -> int:
 def _write_f16(reader: Any, weights: dict[str, Any], out: Path) -> None:
     import gguf
 
-    blocks = int(reader.fields["llama.block_count"].contents())
+    writer = gguf.GGUFWriter(out, "llama")
+    _copy_metadata(reader, writer, gguf.LlamaFileType.MOSTLY_F16)
+    for name, array in _named_arrays(reader, weights).items():
+        # norms (1-D) stay float32, as llama.cpp's converter keeps them
+        writer.add_tensor(name, array.astype(np.float32 if array.ndim == 1 else np.float16))
+    _finish(writer)
+
+
+def _named_arrays(reader: Any, weights: dict[str, Any]) -> dict[str, np.ndarray]:
+    """`weights` (a Hugging Face state dict) as float32 arrays under the base GGUF's tensor
+    names, in its order, q and k rows in llama.cpp's rotary order."""
     heads = int(reader.fields["llama.attention.head_count"].contents())
     kv_heads = int(reader.fields["llama.attention.head_count_kv"].contents())
-    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, blocks)
-    wanted = {t.name for t in reader.tensors}  # the base's tensors (no output.weight: tied)
-    writer = gguf.GGUFWriter(out, "llama")
-    _copy_metadata(reader, writer)
-    tensors = []
+    names = _names(reader)
+    found = {}
     for key, value in weights.items():
         name = names.get_name(key, try_suffixes=(".weight", ".bias"))
-        if name is None or name not in wanted:
+        if name is None:
             continue
         array = value.detach().float().cpu().numpy()
         if key.endswith("q_proj.weight"):
             array = _permute(array, heads)
         elif key.endswith("k_proj.weight"):
             array = _permute(array, kv_heads)
-        # norms (1-D) stay float32, as llama.cpp's converter keeps them
-        tensors.append((name, array.astype(np.float32 if array.ndim == 1 else np.float16)))
-    missing = wanted - {name for name, _ in tensors}
+        found[name] = array
+    order = [t.name for t in reader.tensors]  # no output.weight: tied embeddings
+    missing = [name for name in order if name not in found]
     if missing:
         raise ValueError(f"the checkpoint lacks {len(missing)} of the base's tensors, e.g. "
-                         f"{sorted(missing)[0]}")  # fmt: skip
-    for name, array in tensors:
-        writer.add_tensor(name, array)
+                         f"{missing[0]}")  # fmt: skip
+    return {name: found[name] for name in order}
+
+
+def _names(reader: Any) -> Any:
+    """Hugging Face's tensor names to the GGUF's (`get_name`)."""
+    import gguf
+
+    blocks = int(reader.fields["llama.block_count"].contents())
+    return gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, blocks)
+
+
+def _finish(writer: Any) -> None:
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file(progress=False)
     writer.close()
 
 
-def _copy_metadata(reader: Any, writer: Any) -> None:
+def _write_on_base_grid(
+    reader: Any, weights: dict[str, Any], out: Path, hessians: dict[str, np.ndarray]
+) -> None:
+    """Every tensor in the base's own type (`base_grid`): unchanged ones copied byte for
+    byte, changed quantized ones given new steps on the base's grid (with error feedback
+    through `hessians`, keyed by Hugging Face weight name), changed float ones written as
+    they are."""
+    import gguf
+    from gguf.quants import dequantize
+
+    names = _names(reader)
+    hessians = {names.get_name(k, try_suffixes=(".weight",)): h for k, h in hessians.items()}
+    writer = gguf.GGUFWriter(out, "llama")
+    _copy_metadata(reader, writer, _file_type(reader))
+    arrays = _named_arrays(reader, weights)
+    for tensor in reader.tensors:
+        kind, raw = tensor.tensor_type, tensor.data
+        shape = [int(n) for n in reversed(tensor.shape)]  # numpy's order
+        new = arrays[tensor.name].reshape(shape)
+        if np.array_equal(dequantize(raw, kind).reshape(shape), new):
+            writer.add_tensor(tensor.name, raw, raw_shape=raw.shape, raw_dtype=kind)
+        elif kind in GRIDS:
+            grid_of, pack = GRIDS[kind]
+            steps = steps_on_grid(new, grid_of(raw, shape[0]), hessians.get(tensor.name))
+            data = pack(raw, steps)
+            writer.add_tensor(tensor.name, data, raw_shape=data.shape, raw_dtype=kind)
+        elif kind in FLOATS:
+            writer.add_tensor(tensor.name, new.astype(FLOATS[kind]))
+        else:
+            raise ValueError(f"the base's {tensor.name} is {kind.name}: only Q4_1 and Q8_0 "
+                             "tensors take a change on their grid; choose a quant")  # fmt: skip
+    _finish(writer)
+
+
+# GGML_TYPE_* values
+FLOATS = {0: np.float32, 1: np.float16}
+
+
+def _file_type(reader: Any) -> Any:
+    import gguf
+
+    return gguf.LlamaFileType(int(reader.fields[gguf.Keys.General.FILE_TYPE].contents()))
+
+
+def _copy_metadata(reader: Any, writer: Any, file_type: Any) -> None:
     import gguf
 
     for field in reader.fields.values():
         if field.name == gguf.Keys.General.ARCHITECTURE or field.name.startswith("GGUF."):
             continue
         if field.name == gguf.Keys.General.FILE_TYPE:
-            writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
+            writer.add_file_type(file_type)
             continue
         kind = field.types[0]
         sub = field.types[-1] if kind == gguf.GGUFValueType.ARRAY else None

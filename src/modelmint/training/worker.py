@@ -21,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from modelmint.core.activity import ServingActivity
 from modelmint.core.ids import utcnow
 from modelmint.store import fine_tuning as rows
 from modelmint.store.database import Database
@@ -40,6 +41,7 @@ class WorkerOptions:
     quant: str = "Q8_0"
     quality_set: Path | None = None  # what the evaluation asks (None: the shipped set)
     replay: float = 1.0  # the base's own examples mixed in per customer example
+    yield_to: Path | None = None  # a data dir whose server's requests pause the training
 
     def named(self) -> WorkerOptions:
         from dataclasses import replace
@@ -208,6 +210,8 @@ class ThreadIO:
         self, worker: Worker, job: JobRecord, lease: _Lease, loop: asyncio.AbstractEventLoop
     ) -> None:
         self.worker, self.job, self.lease, self.loop = worker, job, lease, loop
+        where = worker.options.yield_to
+        self.serving = ServingActivity(where) if where is not None else None
 
     def _wait(self, work: Awaitable[Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(work, self.loop).result()  # type: ignore[arg-type]
@@ -218,6 +222,11 @@ class ThreadIO:
 
     def stopping(self) -> bool:
         return self.lease.stopping
+
+    def pause(self) -> float:
+        if self.serving is None:
+            return 0.0
+        return self.serving.wait_while_active(give_up=self.stopping)
 
     def event(self, message: str, data: dict[str, Any] | None = None, level: str = "info") -> None:
         self._check()
