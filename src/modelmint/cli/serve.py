@@ -123,6 +123,9 @@ def start_worker(settings: Settings) -> subprocess.Popen:
         "--idle",
         "--threads",
         str(settings.worker_threads),
+        # it stops if this server dies without stopping it (SIGKILL, a crash)
+        "--parent",
+        str(os.getpid()),
     ]
     return subprocess.Popen(command, env=env)
 

@@ -18,6 +18,8 @@ from modelmint.cli.options import ConfigOption, DataDirOption, ModelsOption, bui
 from modelmint.core.logging import configure_logging
 from modelmint.core.settings import Settings
 
+PARENT_CHECK_SECONDS = 1.0
+
 
 def worker(
     threads: int = typer.Option(
@@ -51,6 +53,12 @@ def worker(
     worker_id: str = typer.Option(
         "", "--id", help="This worker's name in the jobs table (default: host and a random tag)."
     ),
+    parent: int = typer.Option(
+        0,
+        "--parent",
+        help="Stop (leaving a running job to resume) once the process PARENT is gone: what "
+        "`modelmint serve` passes its own worker.",
+    ),
     models_file: Path = ModelsOption,
     config_file: Path = ConfigOption,
     data_dir: Path = DataDirOption,
@@ -82,7 +90,7 @@ def worker(
     if idle:
         run_when_idle()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_worker(settings, worker_id, yield_to_serving))
+        asyncio.run(run_worker(settings, worker_id, yield_to_serving, parent))
 
 
 def check_quant(quant: str) -> None:
@@ -111,7 +119,7 @@ def run_when_idle() -> None:
 
 
 async def run_worker(
-    settings: Settings, worker_id: str = "", yield_to_serving: bool = True
+    settings: Settings, worker_id: str = "", yield_to_serving: bool = True, parent: int = 0
 ) -> None:
     import torch
 
@@ -140,7 +148,18 @@ async def run_worker(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    orphaned = asyncio.create_task(_stop_when_gone(parent, stop)) if parent else None
     try:
         await Worker(platform.infra.db, services, options).run(stop)
     finally:
+        if orphaned is not None:
+            orphaned.cancel()
         await platform.close()
+
+
+async def _stop_when_gone(parent: int, stop: asyncio.Event) -> None:
+    """Set `stop` once this process's parent is no longer `parent` (it died and the
+    process was handed to another)."""
+    while os.getppid() == parent:
+        await asyncio.sleep(PARENT_CHECK_SECONDS)
+    stop.set()

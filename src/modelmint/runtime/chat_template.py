@@ -59,6 +59,17 @@ def _compile(source: str):
     return env.from_string(source)
 
 
+def with_system_prompt(
+    messages: list[dict[str, Any]], system_prompt: str | None
+) -> list[dict[str, Any]]:
+    """The conversation as the model sees it: `system_prompt` first when the messages
+    bring no system message of their own (the server's default, which fine-tuning also
+    trains with)."""
+    if not system_prompt or (messages and messages[0]["role"] == "system"):
+        return messages
+    return [{"role": "system", "content": system_prompt}, *messages]
+
+
 class ChatTemplate:
     def __init__(
         self,
@@ -75,9 +86,9 @@ class ChatTemplate:
         self._template = _compile(self.source)
 
     def render(self, messages: list[dict[str, Any]], add_generation_prompt: bool = True) -> str:
-        messages = [_normalise(message) for message in messages]
-        if self.default_system_prompt and (not messages or messages[0]["role"] != "system"):
-            messages = [{"role": "system", "content": self.default_system_prompt}, *messages]
+        messages = with_system_prompt(
+            [_normalise(message) for message in messages], self.default_system_prompt
+        )
         try:
             return self._template.render(
                 messages=messages,

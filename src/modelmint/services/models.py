@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelmint.core.background import Background
 from modelmint.core.errors import ModelNotFoundError, PermissionDeniedError, ServerBusyError
 from modelmint.core.ids import unix_seconds
 from modelmint.runtime.engine import Engine
@@ -29,6 +30,8 @@ from modelmint.tenancy.directory import Account
 logger = logging.getLogger(__name__)
 CREATED = 1_735_689_600  # registry entries have no creation time; a fixed one keeps output stable
 FINE_TUNED = "ft:"
+RECONFIRM_SECONDS = 5.0  # a model deleted on another replica answers here at most this long
+RETIRE_WAIT_SECONDS = 600.0  # the longest a deleted model's requests are let finish
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,7 @@ class _Loaded:
     engine: Engine
     bytes: int
     last_used: float = field(default_factory=time.monotonic)
+    confirmed: float = field(default_factory=time.monotonic)  # its row last read then
 
     @property
     def busy(self) -> bool:
@@ -58,19 +62,29 @@ class Models:
         self.options = options
         self._loaded: dict[str, _Loaded] = {}
         self._loading = asyncio.Lock()
+        self._retiring = Background()  # deleted models finishing their requests
 
     async def get(self, account: Account, name: str) -> tuple[ModelSpec, Engine]:
         """The spec and engine for `name` as `account` may call it."""
         if not name.startswith(FINE_TUNED):
             return self.pool.get(name)
         loaded = self._loaded.get(name)
-        if loaded is None or not await self._owns(account, name):
+        if loaded is None or loaded.spec.owned_by != account.org.id:
             loaded = await self._load(await self._row(account, name))
+        elif time.monotonic() - loaded.confirmed > RECONFIRM_SECONDS:
+            await self._reconfirm(account, loaded)
         loaded.last_used = time.monotonic()
         return loaded.spec, loaded.engine
 
-    async def _owns(self, account: Account, name: str) -> bool:
-        return await self.db.read(rows.find_model, account.org.id, name) is not None
+    async def _reconfirm(self, account: Account, loaded: _Loaded) -> None:
+        """A loaded model is answered from memory; its row is read again now and then, so
+        one deleted through another replica stops answering here too."""
+        try:
+            await self._row(account, loaded.spec.name)
+        except ModelNotFoundError:
+            await self._retire(loaded.spec.name)
+            raise
+        loaded.confirmed = time.monotonic()
 
     async def _row(self, account: Account, name: str) -> FineTunedModel:
         row = await self.db.read(rows.find_model, account.org.id, name)
@@ -115,6 +129,21 @@ class Models:
             logger.info("unloading fine-tuned model %s", name)
             await loaded.engine.close()
 
+    async def _retire(self, name: str) -> None:
+        """Take `name` out of service: no new requests reach it, and its engine closes
+        once the requests it is answering have finished."""
+        loaded = self._loaded.pop(name, None)
+        if loaded is not None:
+            self._retiring.spawn(self._close_when_idle(loaded), f"closing {name}")
+
+    @staticmethod
+    async def _close_when_idle(loaded: _Loaded) -> None:
+        deadline = time.monotonic() + RETIRE_WAIT_SECONDS
+        while loaded.busy and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+        logger.info("unloading fine-tuned model %s", loaded.spec.name)
+        await loaded.engine.close()
+
     async def unload_idle(self) -> int:
         """The chore: unload fine-tunes unused for `idle_seconds`; how many."""
         cutoff = time.monotonic() - self.options.idle_seconds
@@ -132,6 +161,7 @@ class Models:
         for name in list(self._loaded):
             with contextlib.suppress(Exception):
                 await self._unload(name)
+        await self._retiring.drain()
 
     # what /v1/models shows ------------------------------------------------------------
     def _object(self, spec: ModelSpec) -> dict[str, Any]:
@@ -183,6 +213,6 @@ class Models:
             )
         row = await self._row(account, name)
         await self.db.write(rows.delete_model, account.org.id, name)
-        await self._unload(name)
+        await self._retire(name)
         Path(row.path).unlink(missing_ok=True)
         return {"id": name, "object": "model", "deleted": True}

@@ -176,12 +176,19 @@ def list_events(
     connection: Connection, job_id: str, after: str | None, limit: int
 ) -> list[EventRecord]:
     """The job's events, newest first, after the event `after`."""
-    query = select(fine_tuning_events).where(events.job_id == job_id)
+    rows = _newest_first(connection, fine_tuning_events, "seq", job_id, after, limit)
+    return [EventRecord(**row._mapping) for row in rows]
+
+
+def _newest_first(
+    connection: Connection, table: Any, order: str, job_id: str, after: str | None, limit: int
+) -> Any:
+    """A page of the job's rows of `table` by `order` descending, after the row `after`."""
+    column = table.c[order]
+    query = select(table).where(table.c.job_id == job_id)
     if after is not None:
-        cursor = select(events.seq).where(events.id == after).scalar_subquery()
-        query = query.where(events.seq < cursor)
-    query = query.order_by(events.seq.desc()).limit(limit)
-    return [EventRecord(**row._mapping) for row in connection.execute(query)]
+        query = query.where(column < select(column).where(table.c.id == after).scalar_subquery())
+    return connection.execute(query.order_by(column.desc()).limit(limit))
 
 
 # checkpoints --------------------------------------------------------------------------
@@ -208,12 +215,8 @@ def list_checkpoints(
     connection: Connection, job_id: str, after: str | None, limit: int
 ) -> list[CheckpointRecord]:
     """The job's checkpoints, latest step first, after the checkpoint `after`."""
-    query = select(fine_tuning_checkpoints).where(checkpoints.job_id == job_id)
-    if after is not None:
-        cursor = select(checkpoints.step).where(checkpoints.id == after).scalar_subquery()
-        query = query.where(checkpoints.step < cursor)
-    query = query.order_by(checkpoints.step.desc()).limit(limit)
-    return [CheckpointRecord(**row._mapping) for row in connection.execute(query)]
+    rows = _newest_first(connection, fine_tuning_checkpoints, "step", job_id, after, limit)
+    return [CheckpointRecord(**row._mapping) for row in rows]
 
 
 # fine-tuned models --------------------------------------------------------------------

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from modelmint.core.ids import utcnow
 from modelmint.privacy.placeholders import Placeholders
+from modelmint.runtime.chat_template import with_system_prompt
 from modelmint.store.fine_tuning import JobRecord
 from modelmint.training import evaluation
 from modelmint.training.chat_dataset import ChatDataset, DatasetError, read_chat_dataset
@@ -234,11 +235,9 @@ def _token_counter(tokenizer: Any, system_prompt: str | None) -> Callable[[list[
 
 
 def served(messages: list[dict], system_prompt: str | None) -> list[dict]:
-    """The conversation as the server will show it to the model: with the server's system
-    prompt first when it has none, so the model is trained the way it will be asked."""
-    if system_prompt is None or (messages and messages[0]["role"] == "system"):
-        return [dict(m) for m in messages]
-    return [{"role": "system", "content": system_prompt}, *map(dict, messages)]
+    """The conversation as the server will show it to the model (a copy), so the model is
+    trained the way it will be asked."""
+    return with_system_prompt([dict(m) for m in messages], system_prompt)
 
 
 class _Redactor:

@@ -1,0 +1,1 @@
+"""Knowledge bases: documents to text, chunks, and the indexes that search them."""
