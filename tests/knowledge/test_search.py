@@ -68,3 +68,6 @@ def test_fusion_weights_and_filters():
     assert 1 not in [r.index for r in fuse(text, embedding, 4, allowed=allowed)]
     ranked = fuse(text, embedding, 1)[0]
     assert ranked.text_score == text[ranked.index]
+    # first in both rankings: the most a fused score can be
+    assert fuse(np.array([2.0, 1.0]), np.array([0.9, 0.1]), 1)[0].score == pytest.approx(1.0)
+    assert all(0 < r.score < 1 for r in fuse(text, embedding, 4))
