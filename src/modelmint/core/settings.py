@@ -80,9 +80,9 @@ class Settings(BaseSettings):
         default=10, ge=1, description="Optimizer steps between a job's checkpoints."
     )
     fine_tune_quant: str = Field(
-        default="Q8_0",
-        description="How fine-tuned models are quantized: a llama.cpp type (Q8_0, Q4_K_M, "
-        "F16...) or base (the base model's own types and speed, GPTQ-rounded).",
+        default="base",
+        description="How fine-tuned models are quantized: base (the base model's own types "
+        "and speed, the steps chosen by GPTQ) or a llama.cpp type (Q8_0, Q4_K_M, F16...).",
     )
     fine_tune_replay: float = Field(
         default=1.0,

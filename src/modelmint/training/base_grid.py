@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 BLOCK = 32  # weights per block in Q4_1 and Q8_0
-DAMPING = 0.01  # of the Hessian's mean diagonal, added for a stable inverse
+DAMPING = 0.001  # of the Hessian's mean diagonal, added for a stable inverse
 LAZY_BLOCK = 128  # columns rounded before their errors reach the columns after them
 
 

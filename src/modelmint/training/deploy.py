@@ -1,14 +1,13 @@
 """A trained adapter as a model llama.cpp serves: merged into the base weights and
 written as a GGUF with the base's metadata.
 
-Q8_0 by default, not the base's Q4_1: a fine-tune's change to a weight is mostly smaller
-than a Q4_1 step, so quantizing the merged weights to Q4_1 the usual way rounds them back
-onto the base's grid and the model forgets what it learnt (6 facts trained to a loss of
-0.002 were answered 6/6 from F16 and Q8_0, 0/6 from Q4_1). Q8_0 keeps them but decodes at
-0.82x the base. `base` keeps the base's types and speed: it chooses the steps on the
-base's grid so that each layer's outputs on the fine-tune's own examples stay as the
-merged weights make them (`base_grid`); it keeps the facts, but measured one question
-worse than Q8_0 on the quality set, so it is not yet the default.
+In the base's own tensor types by default (`base`), so a fine-tune decodes at the base's
+speed. A fine-tune's change to a weight is mostly smaller than a Q4_1 step, so quantizing
+the merged weights to Q4_1 the usual way rounds them back onto the base's grid and the
+model forgets what it learnt (6 facts trained to a loss of 0.002 were answered 6/6 from
+F16 and Q8_0, 0/6 from Q4_1); Q8_0 keeps them but decodes at 0.82x the base. `base`
+keeps the base's blocks and chooses their steps so that each layer's outputs on the
+fine-tune's own examples stay as the merged weights make them (`base_grid`).
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ def merged_gguf(
     base_dir: Path,
     adapter: Path,
     out: Path,
-    quant: str = "Q8_0",
+    quant: str = BASE_GRID,
     examples: list[list[dict[str, Any]]] | None = None,
 ) -> Path:
     """`out`: the model of `base_dir` (the Hugging Face export of `base_gguf`) with

@@ -117,7 +117,7 @@ class JobSetup:
     pii_mode: str = "off"
     replay: float = 1.0  # base-model examples mixed in per customer example (replay.py)
     replay_cache: Path | None = None  # where the base's replay answers are kept
-    quant: str = "Q8_0"
+    quant: str = "base"
     checkpoint_every: int = 10
     quality: QualityCache = field(default_factory=lambda: QualityCache())
 

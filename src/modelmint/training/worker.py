@@ -38,7 +38,7 @@ class WorkerOptions:
     renew_seconds: float = 1.0  # also the most a cancel waits to be seen
     poll_seconds: float = 2.0  # between looks at an empty queue
     checkpoint_every: int = 10  # optimizer steps between checkpoints
-    quant: str = "Q8_0"
+    quant: str = "base"
     quality_set: Path | None = None  # what the evaluation asks (None: the shipped set)
     replay: float = 1.0  # the base's own examples mixed in per customer example
     yield_to: Path | None = None  # a data dir whose server's requests pause the training
