@@ -54,24 +54,25 @@ def input_hessians(
     Layers fed the same input (q, k and v; gate and up) share one sum."""
     import torch
 
-    sums: dict[str, Any] = {}  # by the weight of the input's first consumer
-    owners: dict[str, Any] = {}
-    real: list[Any] = []  # the batch's mask of tokens that are not padding
+    sums: dict[str, Any] = {}  # by the weight of the input's first reader
+    shared: dict[str, str] = {}  # a weight -> the one whose sum holds its input
+    # this batch's inputs by id, each with the weight that read it first (the tensor is
+    # kept so that its id cannot be reused by another within the batch)
+    readers: dict[int, tuple[Any, str]] = {}
+    batch: dict[str, Any] = {}
 
     def hook(name: str) -> Any:
         def add(_module: Any, inputs: tuple) -> None:
             x = inputs[0]
-            key = next((k for k, seen in owners.items() if seen is x), None)
-            if key is None:
-                owners[name] = x
-                x = x[real[0]]
-                sums[name] = sums.get(name, 0) + x.T @ x
-            else:
-                shared[name] = key
+            _, first = readers.setdefault(id(x), (x, name))
+            if first != name:
+                shared[name] = first
+                return
+            rows = x[batch["attention_mask"].bool()]  # padding adds nothing
+            sums[name] = sums.get(name, 0) + rows.T @ rows
 
         return add
 
-    shared: dict[str, str] = {}
     handles = [
         module.register_forward_pre_hook(hook(f"{name}.weight"))
         for name, module in model.named_modules()
@@ -82,9 +83,8 @@ def input_hessians(
             length = LoraSettings().max_length
             data = [encode(tokenizer, messages, length) for messages in examples]
             for start in range(0, len(data), HESSIAN_BATCH):
-                batch = collate(data[start : start + HESSIAN_BATCH], 0)
-                owners.clear()
-                real[:] = [batch["attention_mask"].bool()]
+                batch.update(collate(data[start : start + HESSIAN_BATCH], 0))
+                readers.clear()
                 model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
     finally:
         for handle in handles:
