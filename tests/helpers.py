@@ -26,7 +26,12 @@ def fake_pool(
                 context_length=context_length,
                 parallel=parallel,
             ),
-            ModelSpec(name="fake-embed", aliases=["embed"], engine="fake", context_length=512),
+            ModelSpec(
+                name="fake-embed",
+                aliases=["embed", "text-embedding-default"],
+                engine="fake",
+                context_length=512,
+            ),
         ]
     )
     return ModelPool(

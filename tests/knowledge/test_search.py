@@ -21,7 +21,8 @@ CHUNKS = [
 
 @pytest.fixture(scope="module")
 def keyword() -> KeywordIndex:
-    return KeywordIndex(Terms(), CHUNKS)
+    terms = Terms()
+    return KeywordIndex(terms, [terms(chunk) for chunk in CHUNKS])
 
 
 def test_a_chinese_question_finds_its_chunk(keyword):

@@ -12,11 +12,12 @@ from modelmint.api.deps import AppState
 from modelmint.api.errors import install_error_handlers
 from modelmint.api.metrics import Metrics
 from modelmint.api.middleware import RequestContextMiddleware
-from modelmint.api.routes import admin, files, fine_tuning, health, openai
+from modelmint.api.routes import admin, files, fine_tuning, health, openai, vector_stores
 from modelmint.core.activity import ServingActivity
 from modelmint.core.settings import Settings
 from modelmint.runtime.pool import ModelPool, PoolOptions
 from modelmint.runtime.registry import Registry
+from modelmint.services.knowledge import Knowledge
 from modelmint.services.models import FineTunedOptions, Models
 from modelmint.services.platform import Platform
 
@@ -48,6 +49,13 @@ def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
         ),
     )
     platform.chores.add("unload-idle-fine-tunes", IDLE_CHECK_SECONDS, models.unload_idle)
+    knowledge = Knowledge(
+        platform,
+        models,
+        pool.registry,
+        settings.knowledge_embedding_model,
+        settings.knowledge_cache_chunks,
+    )
     activity = ServingActivity(settings.data_dir)
 
     async def mark_activity() -> None:
@@ -66,9 +74,11 @@ def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
         await platform.start()
         try:
             await pool.start()
+            knowledge.start()
             try:
                 yield
             finally:
+                await knowledge.close()
                 await models.close()
                 await pool.close()
         finally:
@@ -80,11 +90,12 @@ def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
         summary="Real models behind an OpenAI-compatible API.",
         lifespan=lifespan,
     )
-    app.state.modelmint = AppState(settings, pool, metrics, platform, models)
+    app.state.modelmint = AppState(settings, pool, metrics, platform, models, knowledge)
     install_error_handlers(app)
     app.include_router(openai.router)
     app.include_router(files.router)
     app.include_router(fine_tuning.router)
+    app.include_router(vector_stores.router)
     app.include_router(health.router)
     app.include_router(admin.router)
     app.add_middleware(

@@ -16,6 +16,7 @@ from modelmint.api.metrics import Metrics
 from modelmint.core.errors import PermissionDeniedError
 from modelmint.core.settings import Settings
 from modelmint.runtime.pool import ModelPool
+from modelmint.services.knowledge import Knowledge
 from modelmint.services.models import Models
 from modelmint.services.platform import Platform
 from modelmint.tenancy.directory import Account
@@ -28,6 +29,7 @@ class AppState:
     metrics: Metrics
     platform: Platform
     models: Models
+    knowledge: Knowledge
 
 
 def state_of(request: Request) -> AppState:

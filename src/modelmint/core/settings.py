@@ -60,6 +60,18 @@ class Settings(BaseSettings):
         le=1 << 50,
         description="The most an organization's files may hold together.",
     )
+    # knowledge bases
+    knowledge_embedding_model: str = Field(
+        default="text-embedding-default",
+        description="The embeddings model new vector stores use (a registry name or alias).",
+    )
+    knowledge_cache_chunks: int = Field(
+        default=500_000,
+        ge=1,
+        description="Chunks of vector stores each replica holds in its in-memory search "
+        "indexes (the least recently searched stores are dropped past this; about 2 KB of "
+        "RAM per chunk with 384-dimension embeddings).",
+    )
     # fine-tuning
     worker: bool = Field(
         default=True,

@@ -5,7 +5,9 @@ row a line, JSON one value a line with its path.
 
 The kind comes from the file name's extension, checked against the first bytes (a PDF
 named `.txt` is still read as a PDF). A file that cannot be read raises `DocumentError`
-with a reason that says what to do.
+with a reason that says what to do. Reading is bounded: at most `MAX_PDF_PAGES` pages, a
+Word file whose parts unpack to at most `MAX_UNPACKED_BYTES`, and at most `MAX_CHARS`
+characters of text, so a small hostile file cannot take the server's memory or time.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import PurePath
@@ -23,6 +26,11 @@ KINDS = {
     ".html": "html", ".htm": "html",
     ".pdf": "pdf", ".docx": "docx", ".csv": "csv", ".json": "json", ".jsonl": "jsonl",
 }  # fmt: skip
+
+
+MAX_PDF_PAGES = 2000
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+MAX_CHARS = 10_000_000
 
 
 class DocumentError(ValueError):
@@ -44,6 +52,11 @@ def document_text(filename: str, content: bytes) -> str:
     if not text.strip():
         raise DocumentError(
             f"{filename} has no text to search (a scanned PDF is images: run OCR on it first)"
+        )
+    if len(text) > MAX_CHARS:
+        raise DocumentError(
+            f"{filename} holds more than {MAX_CHARS:,} characters of text; split it into "
+            "smaller files"
         )
     return text
 
@@ -113,12 +126,29 @@ def _pdf(content: bytes) -> str:
     reader = PdfReader(io.BytesIO(content))
     if reader.is_encrypted:
         raise DocumentError("the PDF is encrypted; upload it without a password")
-    return "\n\n".join((page.extract_text() or "").strip() for page in reader.pages)
+    if len(reader.pages) > MAX_PDF_PAGES:
+        raise DocumentError(
+            f"the PDF has {len(reader.pages)} pages, more than {MAX_PDF_PAGES}; split it"
+        )
+    pages, size = [], 0
+    for page in reader.pages:
+        pages.append((page.extract_text() or "").strip())
+        size += len(pages[-1])
+        if size > MAX_CHARS:
+            break  # document_text refuses it, without reading the rest
+    return "\n\n".join(pages)
 
 
 def _docx(content: bytes) -> str:
     import docx
 
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        unpacked = sum(entry.file_size for entry in archive.infolist())
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise DocumentError(
+            f"the Word file unpacks to {unpacked:,} bytes, more than {MAX_UNPACKED_BYTES:,}; "
+            "save its text as a smaller file"
+        )
     document = docx.Document(io.BytesIO(content))
     parts = [p.text for p in document.paragraphs]
     for table in document.tables:

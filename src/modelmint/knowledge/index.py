@@ -24,6 +24,7 @@ class IndexedChunk:
     filename: str
     text: str
     attributes: Mapping[str, str | float | bool] = field(default_factory=dict)
+    terms: Sequence[str] | None = None  # its words as `Terms` finds them; found when None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,8 @@ class KnowledgeIndex:
         if len(vectors) != len(chunks):
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} embeddings")
         self.chunks = list(chunks)
-        self.keywords = KeywordIndex(terms, [chunk.text for chunk in self.chunks])
+        words = [terms(c.text) if c.terms is None else c.terms for c in self.chunks]
+        self.keywords = KeywordIndex(terms, words)
         self.vectors = VectorIndex(vectors)
 
     def __len__(self) -> int:

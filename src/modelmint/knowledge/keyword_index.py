@@ -13,14 +13,16 @@ from modelmint.knowledge.terms import Terms
 
 
 class KeywordIndex:
-    def __init__(self, terms: Terms, texts: Sequence[str]) -> None:
+    """`documents`: each chunk's words, as `terms` finds them (queries are cut the same way)."""
+
+    def __init__(self, terms: Terms, documents: Sequence[Sequence[str]]) -> None:
         import bm25s
 
         self.terms = terms
-        self.size = len(texts)
+        self.size = len(documents)
         self._bm25: Any = bm25s.BM25()
-        if texts:
-            self._bm25.index([terms(text) for text in texts], show_progress=False)
+        if documents:
+            self._bm25.index([list(words) for words in documents], show_progress=False)
 
     def scores(self, query: str) -> np.ndarray:
         """The query's BM25 score against every chunk, in the order they were given (0 for

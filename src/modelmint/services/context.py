@@ -29,6 +29,11 @@ class Endpoint(StrEnum):
     COMPLETIONS = "completions"
     EMBEDDINGS = "embeddings"
     FINE_TUNING = "fine_tuning"
+    VECTOR_STORES = "vector_stores"  # ingestion and search
+    ASK = "ask"
+    RESPONSES = "responses"
+    SUMMARIZE = "summarize"
+    CLASSIFY = "classify"
 
 
 class Status(StrEnum):

@@ -29,6 +29,7 @@ from modelmint.privacy.crypto import Keyring
 from modelmint.privacy.vault import FileVault
 from modelmint.store.database import Database
 from modelmint.tenancy.directory import Directory
+from modelmint.tenancy.orgs import ensure_local_org
 from modelmint.tenancy.secret import load_secret
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,8 @@ class Infrastructure:
         await asyncio.to_thread(self.db.migrate)
         if self.directory is not None:
             await self.directory.start()
+        else:  # the local account owns rows (files, stores) like any org
+            await self.db.write(ensure_local_org)
 
     async def close_directory(self) -> None:
         if self.directory is not None:

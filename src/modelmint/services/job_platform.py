@@ -16,20 +16,18 @@ from pathlib import Path
 
 from modelmint.billing.money import format_usd
 from modelmint.core.ids import utcnow
-from modelmint.core.types import Principal, Usage
+from modelmint.core.types import Usage
 from modelmint.privacy.policy import get_policy
 from modelmint.runtime.hf.export import export_gguf
 from modelmint.runtime.registry import ModelSpec, Registry
 from modelmint.services.context import Endpoint, Estimate, RequestContext, Status, Ticket, Used
+from modelmint.services.owners import owner_account
 from modelmint.services.platform import Platform
 from modelmint.store import files as file_rows
 from modelmint.store import fine_tuning as rows
 from modelmint.store.files import FileRecord
 from modelmint.store.fine_tuning import FineTunedModel, JobRecord
-from modelmint.tenancy import keys
-from modelmint.tenancy.directory import Account, account_for
-from modelmint.tenancy.orgs import get_org
-from modelmint.tenancy.plans import plan_at
+from modelmint.tenancy.directory import Account
 from modelmint.training.fine_tune import JobSetup, QualityCache
 from modelmint.training.worker import WorkerOptions
 
@@ -99,17 +97,7 @@ class JobServices:
         return self.platform.infra.vault.read(record.org_id, record.id, record.key_id)
 
     async def _account(self, job: JobRecord) -> Account:
-        now = utcnow()
-
-        def load(connection) -> Account:
-            if job.key_id is not None:
-                return account_for(connection, keys.get_key(connection, job.key_id), now)
-            org = get_org(connection, job.org_id)
-            principal = Principal(org_id=org.id, key_id=None, scopes=frozenset({"fine_tune"}))
-            plan = plan_at(connection, org.id, now)
-            return Account(org, None, plan, principal, get_policy(connection, org.id))
-
-        return await self.db.read(load)
+        return await owner_account(self.db, job.org_id, job.key_id, "fine_tune")
 
     async def hold(self, job: JobRecord, worst_tokens: int) -> str:
         context = RequestContext(await self._account(job), job.id, Endpoint.FINE_TUNING, job.model)

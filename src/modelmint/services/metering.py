@@ -108,15 +108,20 @@ class Metering:
         tpm = tuple(b for b in buckets if b.counts_tokens)
         return Ticket(context, price, estimate, held, tpm, headers)
 
-    async def admit_job(self, context: RequestContext, estimate: Estimate) -> Ticket:
-        """Admission for a fine-tuning job, at the plan's fine-tuning price: its budget
-        hold only. A job runs for minutes on a worker, off the serving path, so the
-        per-minute limits and the concurrent-request cap are not its to take."""
+    async def admit_job(
+        self, context: RequestContext, estimate: Estimate, training: bool = True
+    ) -> Ticket:
+        """Admission for background work (a fine-tuning job at the plan's fine-tuning
+        price, a file's ingestion at the model's): its budget hold only. Such work runs
+        for minutes off the serving path, so the per-minute limits and the
+        concurrent-request cap are not its to take."""
         with stores_unavailable_as_503():
             plan = context.account.plan
             await self._refresh_prices(plan.id if plan else None)
             plan_id = plan.id if plan else None
-            price = self._prices.price(plan_id, context.model, context.created_at).for_training()
+            price = self._prices.price(plan_id, context.model, context.created_at)
+            if training:
+                price = price.for_training()
             # an earlier attempt of the same job (its worker died) may still hold
             await self.infra.db.write(ledger.release_request, context.request_id)
             held = await self._hold(context, estimate, price)
@@ -127,8 +132,8 @@ class Metering:
             return Ticket(context, price, estimate, held, (), {}, leased=False)
 
     async def settle_job(self, ticket: Ticket, used: Used, status: Status) -> None:
-        """A fine-tuning job's one settle, when it ends: a job's hold and its bill are
-        minutes apart on a worker thread, so no `metered` block spans them."""
+        """Background work's one settle, when it ends: its hold and its bill are minutes
+        apart, so no `metered` block spans them."""
         await self.settle(ticket, used, status)
 
     async def _hold(

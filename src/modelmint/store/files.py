@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, delete, func, or_, select
 
 from modelmint.store.tables import files
+from modelmint.store.vector_stores import detach_file
 
 columns = files.c
 
@@ -80,9 +81,12 @@ def org_bytes(connection: Connection, org_id: str) -> int:
 
 
 def delete_file(connection: Connection, org_id: str, file_id: str) -> bool:
+    """The file's row, and the file in every vector store that holds it."""
     result = connection.execute(
         delete(files).where(columns.id == file_id, columns.org_id == org_id)
     )
+    if result.rowcount:
+        detach_file(connection, org_id, file_id)
     return result.rowcount > 0
 
 

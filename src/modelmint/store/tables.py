@@ -301,3 +301,60 @@ fine_tuned_models = Table(
     Column("bytes", BigInteger, nullable=False),
     Column("created_at", DateTime, nullable=False),
 )
+
+# vector stores (OpenAI's /v1/vector_stores): an org's knowledge bases. `revision` grows
+# whenever the set of searchable chunks changes, so each replica knows when the index it
+# holds in memory is out of date
+vector_stores = Table(
+    "vector_stores",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("org_id", String(40), ForeignKey("orgs.id"), nullable=False),
+    Column("name", String(256)),
+    Column("description", String(512)),
+    Column("metadata", JSON),
+    Column("embedding_model", String(256), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_active_at", DateTime, nullable=False),
+    Column("expires_after_days", Integer),  # anchored at last_active_at
+    Column("revision", BigInteger, nullable=False),
+    Index("ix_vector_stores_org_created", "org_id", "created_at", "id"),
+)
+
+# a file in a vector store, and its ingestion: the rows are also the work queue (a
+# replica claims a file with a lease, renews it while it works, and a file whose lease
+# ran out is claimed again by any replica)
+vector_store_files = Table(
+    "vector_store_files",
+    metadata,
+    Column("vector_store_id", String(40), primary_key=True),
+    Column("file_id", String(40), primary_key=True),
+    Column("org_id", String(40), nullable=False),
+    Column("key_id", String(40)),  # the key that added it: ingestion is billed to it
+    Column("status", String(20), nullable=False),  # in_progress | completed | failed | cancelled
+    Column("last_error", JSON),  # {"code", "message"}
+    Column("chunking", JSON, nullable=False),  # the static strategy used
+    Column("attributes", JSON),
+    Column("usage_bytes", BigInteger, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("lease_until", DateTime),
+    Index("ix_vs_files_store_created", "vector_store_id", "created_at", "file_id"),
+    Index("ix_vs_files_status", "status", "lease_until"),
+)
+
+# the chunks of a vector store's files: text and BM25 terms encrypted together (the
+# vault's keys), the embedding as little-endian float32 bytes
+knowledge_chunks = Table(
+    "knowledge_chunks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("vector_store_id", String(40), nullable=False),
+    Column("file_id", String(40), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("tokens", Integer, nullable=False),
+    Column("key_id", String(40), nullable=False),
+    Column("content_blob", LargeBinary, nullable=False),
+    Column("embedding", LargeBinary, nullable=False),
+    Index("ix_chunks_store", "vector_store_id", "id"),
+    Index("ix_chunks_file", "vector_store_id", "file_id"),
+)

@@ -59,6 +59,23 @@ def create_org(
     return OrgRecord(**values)
 
 
+def ensure_local_org(connection: Connection) -> None:
+    """The row of the local account's org (auth off), which the rows it owns (files,
+    vector stores) refer to; named `local`, or `local-<id>` when that name is taken."""
+    if by_id_or_name(connection, orgs, LOCAL_ORG) is not None:
+        return
+    name = "local" if find_org(connection, "local") is None else f"local-{LOCAL_ORG}"
+    connection.execute(
+        orgs.insert().values(
+            id=LOCAL_ORG,
+            name=name,
+            created_at=utcnow(),
+            spend_limit_nanos=None,
+            token_limit=None,
+        )
+    )
+
+
 def find_org(connection: Connection, id_or_name: str) -> OrgRecord | None:
     row = by_id_or_name(connection, orgs, id_or_name)
     return None if row is None else _record(row)
