@@ -12,7 +12,15 @@ from modelmint.api.deps import AppState
 from modelmint.api.errors import install_error_handlers
 from modelmint.api.metrics import Metrics
 from modelmint.api.middleware import RequestContextMiddleware
-from modelmint.api.routes import admin, files, fine_tuning, health, openai, vector_stores
+from modelmint.api.routes import (
+    admin,
+    files,
+    fine_tuning,
+    health,
+    openai,
+    tasks,
+    vector_stores,
+)
 from modelmint.core.activity import ServingActivity
 from modelmint.core.settings import Settings
 from modelmint.runtime.pool import ModelPool, PoolOptions
@@ -96,6 +104,7 @@ def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
     app.include_router(files.router)
     app.include_router(fine_tuning.router)
     app.include_router(vector_stores.router)
+    app.include_router(tasks.router)
     app.include_router(health.router)
     app.include_router(admin.router)
     app.add_middleware(

@@ -57,6 +57,11 @@ class RequestContext:
     def using(self, model: str) -> RequestContext:
         return replace(self, model=model)
 
+    def step(self, name: str) -> RequestContext:
+        """A part of this request billed on its own ledger row (`req_…:name`): a task
+        endpoint that calls several models pays one row per model call."""
+        return replace(self, request_id=f"{self.request_id}:{name}")
+
 
 @dataclass(frozen=True, slots=True)
 class Estimate:

@@ -63,6 +63,7 @@ class Ingestion:
         keyring: Keyring,
         models: Models,
         metering: Metering,
+        terms: Terms,
     ) -> None:
         self.db = db
         self.vault = vault
@@ -74,7 +75,7 @@ class Ingestion:
         # parsing and chunking are CPU work: one thread, so ingestion never takes both
         # cores from serving
         self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingestion")
-        self._terms: Terms | None = None
+        self.terms = terms
 
     def soon(self) -> None:
         """A file is waiting: look now rather than at the next poll."""
@@ -182,12 +183,10 @@ class Ingestion:
 
         def work() -> list[PreparedChunk]:
             content = b"".join(self.vault.read(file.org_id, file.id, file.key_id))
-            if self._terms is None:
-                self._terms = Terms()
             return prepare(
                 file.filename,
                 content,
-                self._terms,
+                self.terms,
                 sizes["max_chunk_size_tokens"],
                 sizes["chunk_overlap_tokens"],
             )

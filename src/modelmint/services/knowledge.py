@@ -1,10 +1,13 @@
 """Knowledge bases, held by the app beside the platform: vector stores, the ingestion of
-their files on this replica, the in-memory indexes this replica searches, and search."""
+their files on this replica, the in-memory indexes this replica searches, search, and
+the answers given from them (ask)."""
 
 from __future__ import annotations
 
 from modelmint.core.errors import InvalidRequestError, ModelNotFoundError
+from modelmint.knowledge.terms import Terms
 from modelmint.runtime.registry import Registry
+from modelmint.services.ask import Ask
 from modelmint.services.ingestion import Ingestion
 from modelmint.services.knowledge_search import KnowledgeSearch
 from modelmint.services.models import Models
@@ -23,7 +26,10 @@ class Knowledge:
         cache_chunks: int,
     ) -> None:
         infra = platform.infra
-        self.ingestion = Ingestion(infra.db, infra.vault, infra.keyring, models, platform.metering)
+        terms = Terms()  # one Chinese dictionary per process, loaded on first use
+        self.ingestion = Ingestion(
+            infra.db, infra.vault, infra.keyring, models, platform.metering, terms
+        )
         self.stores = VectorStores(
             infra.db,
             platform.files,
@@ -31,8 +37,9 @@ class Knowledge:
             lambda: _embeddings_model(registry, embedding_model),
             self.ingestion.soon,
         )
-        self.indexes = StoreIndexes(infra.db, infra.keyring, cache_chunks)
+        self.indexes = StoreIndexes(infra.db, infra.keyring, terms, cache_chunks)
         self.search = KnowledgeSearch(self.stores, self.indexes, models, platform.metering)
+        self.ask = Ask(self.search, models, platform.metering, terms)
 
     def start(self) -> None:
         self.ingestion.start()

@@ -14,6 +14,7 @@ from modelmint.knowledge.chunking import MAX_MAX_TOKENS, MIN_MAX_TOKENS
 MAX_PAIRS = 16
 MAX_FILES_PER_REQUEST = 500
 MAX_QUERY_CHARS = 10_000
+MAX_ASK_STORES = 10
 # `auto`: measured on benchmarks/knowledge_set (knowledge_retrieval.py): 400-token chunks
 # overlapping by 200 found the evidence in the top 3 for 0.95 of the questions, 800/400
 # (OpenAI's auto) and 256/128 for fewer
@@ -181,3 +182,29 @@ class VectorStoreSearch(Strict):
 
     def queries(self) -> list[str]:
         return [self.query] if isinstance(self.query, str) else list(self.query)
+
+
+class AskRequest(Strict):
+    """`POST /v1/ask`: a question, answered from the org's vector stores (all of them, up
+    to `MAX_ASK_STORES` most recently used, when none are named)."""
+
+    question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    vector_store_ids: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        default=None, max_length=MAX_ASK_STORES
+    )
+    conversation: str | None = Field(default=None, max_length=64)
+    model: str | None = Field(
+        default=None,
+        max_length=256,
+        description="The chat model that answers when the org has no vector stores.",
+    )
+    stream: bool = False
+    max_num_results: int = Field(default=5, ge=1, le=20)
+    user: str | None = Field(default=None, max_length=256)
+
+    @field_validator("question")
+    @classmethod
+    def _question(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("question must contain text")
+        return value

@@ -34,7 +34,7 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 def default_weights(query: str) -> tuple[float, float]:
     """(text weight, embedding weight) when the caller gives none, measured per language
     with benchmarks/knowledge_retrieval.py: the embeddings model reads Chinese poorly."""
-    return (3.0, 1.0) if _HAN.search(query) else (1.0, 1.0)
+    return (3.0, 1.0) if _HAN.search(query) else (1.0, 2.0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,19 +31,14 @@ class _Held:
 
 
 class StoreIndexes:
-    def __init__(self, db: Database, keyring: Keyring, max_chunks: int) -> None:
+    def __init__(self, db: Database, keyring: Keyring, terms: Terms, max_chunks: int) -> None:
         self.db = db
         self.keyring = keyring
         self.max_chunks = max_chunks
         self._held: OrderedDict[str, _Held] = OrderedDict()
         self._building: dict[tuple[str, int], asyncio.Future[KnowledgeIndex]] = {}
         self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexes")
-        self._terms: Terms | None = None
-
-    def terms(self) -> Terms:
-        if self._terms is None:
-            self._terms = Terms()
-        return self._terms
+        self.terms = terms
 
     def close(self) -> None:
         self._cpu.shutdown(wait=False, cancel_futures=True)
@@ -66,7 +61,7 @@ class StoreIndexes:
 
     async def _build(self, store: VectorStoreRecord) -> KnowledgeIndex:
         stored = await self.db.read(chunk_rows.read_chunks, store.id)
-        terms = self.terms()
+        terms = self.terms
 
         def work() -> KnowledgeIndex:
             return build_index(self.keyring, store.id, stored, terms)

@@ -1,0 +1,58 @@
+"""The task endpoints: `POST /v1/ask` (answers from the org's knowledge bases, with
+citations). Every route needs a key with the `inference` scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from modelmint.api.deps import API_KEY, InferenceAccount, RequestId, State
+from modelmint.api.disconnect import ClientDisconnected, client_closed, unless_disconnected
+from modelmint.api.errors import documented_errors
+from modelmint.api.sse import event_stream, sse_response
+from modelmint.services import task_responses as shapes
+from modelmint.services.context import Endpoint, RequestContext
+from modelmint.services.knowledge_schemas import AskRequest
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["tasks"],
+    responses=documented_errors(400, 401, 403, 404, 429, 503),
+    dependencies=[API_KEY],
+)
+
+
+def _whole_or_stream(whole: type, chunk: type) -> dict[int | str, dict[str, Any]]:
+    streamed = event_stream(chunk, "The whole object; with stream=true, its chunks as events")
+    streamed["model"] = whole
+    return {200: streamed}
+
+
+@router.post(
+    "/ask",
+    summary="Answer a question from your knowledge bases, with citations",
+    responses=_whole_or_stream(shapes.AskObject, shapes.AskChunk),
+)
+async def ask(
+    body: AskRequest,
+    request: Request,
+    state: State,
+    account: InferenceAccount,
+    request_id: RequestId,
+) -> Any:
+    context = RequestContext(account, request_id, Endpoint.ASK, body.model or "")
+    service = state.knowledge.ask
+    if not body.stream:
+        try:
+            return JSONResponse(await unless_disconnected(request, service.answer(context, body)))
+        except ClientDisconnected:
+            return client_closed()
+    chunks = service.stream(context, body)
+    try:
+        first = await unless_disconnected(request, anext(chunks))
+    except ClientDisconnected:
+        await chunks.aclose()
+        return client_closed()
+    return sse_response(first, chunks, lambda: None, {"X-Accel-Buffering": "no"})

@@ -1,0 +1,198 @@
+"""`POST /v1/ask`: a question answered from the org's knowledge bases, with citations.
+
+The question searches the named vector stores (or the org's most recently used ones);
+the sentences of the best chunks are ranked as evidence (the question's words they
+contain, their embedding's closeness to the question's, their chunk's rank), and the
+answer quotes the best of them, or says the documents do not answer. Citations come in
+the order the answer relies on them: the chunks it quotes first. An org without vector
+stores gets the chat model's own answer, without citations.
+
+Billed per model call on the metered path: the search's and the ranking's embedded
+tokens (ledger rows `req_…:search` and `req_…:rank`, endpoint `ask`), or the chat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from modelmint.core.types import Usage
+from modelmint.knowledge.evidence import Candidate, chosen, compose, rank_evidence, sentences
+from modelmint.knowledge.index import Hit
+from modelmint.knowledge.terms import Terms
+from modelmint.services.chat import open_chat
+from modelmint.services.context import Estimate, RequestContext, Used
+from modelmint.services.ids import object_id
+from modelmint.services.knowledge_schemas import MAX_ASK_STORES, AskRequest
+from modelmint.services.knowledge_search import KnowledgeSearch, search_options
+from modelmint.services.metering import Metering
+from modelmint.services.models import Models
+from modelmint.services.schemas import ChatCompletionRequest
+from modelmint.store import vector_stores as store_rows
+from modelmint.store.vector_stores import Page, VectorStoreRecord
+
+MAX_CANDIDATES = 200  # sentences ranked per question
+ANSWER_TOKENS = 256  # the chat model's answer, when there is no knowledge base
+PLAIN_INSTRUCTIONS = "Answer the question briefly, in the language it is asked in."
+
+
+@dataclass
+class Answered:
+    answer: str
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    usage: Usage = Usage()
+
+
+class Ask:
+    def __init__(
+        self, search: KnowledgeSearch, models: Models, metering: Metering, terms: Terms
+    ) -> None:
+        self.search = search
+        self.models = models
+        self.metering = metering
+        self.terms = terms
+
+    async def answer(self, context: RequestContext, body: AskRequest) -> dict[str, Any]:
+        """The whole `ask` object."""
+        stores = await self._stores(context, body)
+        if stores:
+            answered = await self._from_stores(context, stores, body)
+        else:
+            answered = await self._from_model(context, body)
+        return ask_object(context, answered)
+
+    async def stream(
+        self, context: RequestContext, body: AskRequest
+    ) -> AsyncIterator[dict[str, Any]]:
+        """`ask.chunk` objects: the citations first, then the answer's text, usage last
+        (the chat model's answer streams as it is generated)."""
+        base = {"id": object_id("ask", context.request_id), "object": "ask.chunk"}
+        stores = await self._stores(context, body)
+        if not stores:
+            run = await open_chat(
+                self.models, self.metering, context.step("answer"), _plain(body, stream=True)
+            )
+            yield {**base, "delta": "", "citations": []}
+            async for chunk in run.stream():
+                for choice in chunk["choices"]:
+                    if choice["delta"].get("content"):
+                        yield {**base, "delta": choice["delta"]["content"]}
+            usage = run.usage.to_dict()
+        else:
+            answered = await self._from_stores(context, stores, body)
+            yield {**base, "delta": "", "citations": answered.citations}
+            for piece in _pieces(answered.answer):
+                yield {**base, "delta": piece}
+            usage = answered.usage.to_dict()
+        yield {**base, "delta": "", "finish_reason": "stop", "usage": usage}
+
+    async def _stores(self, context: RequestContext, body: AskRequest) -> list[VectorStoreRecord]:
+        if body.vector_store_ids is not None:
+            return await self.search.usable_stores(
+                context, body.vector_store_ids, "vector_store_ids"
+            )
+        recent = Page(None, None, MAX_ASK_STORES)
+        found = await self.search.stores.db.read(
+            store_rows.list_stores, context.account.org.id, recent
+        )
+        ids = [store.id for store in found]
+        return await self.search.usable_stores(context, ids, "vector_store_ids") if ids else []
+
+    async def _from_stores(
+        self, context: RequestContext, stores: list[VectorStoreRecord], body: AskRequest
+    ) -> Answered:
+        question = body.question
+        options = search_options(question, body.max_num_results, None, 0.0, None)
+        searched = await self.search.search_stores(
+            context.step("search"), stores, [question], options
+        )
+        hits = searched.hits
+        candidates = [
+            Candidate(text, i, hit.score)
+            for i, hit in enumerate(hits)
+            for text in sentences(hit.chunk.text)
+        ][:MAX_CANDIDATES]
+        if not candidates:
+            return Answered(compose(question, []), [], Usage(searched.tokens, 0))
+        similarities, tokens = await self._similarities(
+            context.step("rank"), stores[0].embedding_model, question, candidates
+        )
+        ranked = rank_evidence(self.terms, question, candidates, similarities)
+        picked = chosen(question, ranked)
+        citations = _citations(hits, ranked, relied={e.candidate.source for e in picked})
+        usage = Usage(searched.tokens + tokens, 0)
+        return Answered(compose(question, picked), citations if picked else [], usage)
+
+    async def _similarities(
+        self, context: RequestContext, model: str, question: str, candidates: list[Candidate]
+    ) -> tuple[np.ndarray, int]:
+        """Each candidate's cosine similarity to the question, and the tokens embedded."""
+        spec, engine = await self.models.get(context.account, model)
+        texts = [question] + [c.text for c in candidates]
+        lengths = await engine.count(texts)
+        ticket = await self.metering.admit(context.using(spec.name), Estimate(sum(lengths)))
+        used = Used()
+        async with self.metering.metered(ticket, lambda: used):
+            result = await engine.embed(texts, lengths)
+            used = Used(Usage(result.prompt_tokens, 0))
+        vectors = np.asarray(result.vectors, dtype=np.float32)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors[1:] @ vectors[0], result.prompt_tokens
+
+    async def _from_model(self, context: RequestContext, body: AskRequest) -> Answered:
+        run = await open_chat(self.models, self.metering, context.step("answer"), _plain(body))
+        chat = await run.respond()
+        return Answered(chat["choices"][0]["message"]["content"].strip(), [], run.usage)
+
+
+def _plain(body: AskRequest, stream: bool = False) -> ChatCompletionRequest:
+    """The chat request that answers a question without a knowledge base."""
+    return ChatCompletionRequest.model_validate(
+        {
+            "model": body.model or "default",
+            "messages": [
+                {"role": "system", "content": PLAIN_INSTRUCTIONS},
+                {"role": "user", "content": body.question},
+            ],
+            "max_tokens": ANSWER_TOKENS,
+            "user": body.user,
+            "stream": stream,
+        }
+    )
+
+
+def _citations(hits: list[Hit], ranked: list, relied: set[int]) -> list[dict[str, Any]]:
+    """Every hit as a citation: those the answer quotes first, the rest by their best
+    sentence's evidence score."""
+    best: dict[int, float] = {}
+    for evidence in ranked:
+        best.setdefault(evidence.candidate.source, evidence.score)
+    order = sorted(
+        range(len(hits)), key=lambda i: (i not in relied, -best.get(i, 0.0), -hits[i].score)
+    )
+    return [
+        {
+            "file_id": hits[i].chunk.file_id,
+            "filename": hits[i].chunk.filename,
+            "text": hits[i].chunk.text,
+            "score": round(hits[i].score, 6),
+        }
+        for i in order
+    ]
+
+
+def ask_object(context: RequestContext, answered: Answered) -> dict[str, Any]:
+    return {
+        "id": object_id("ask", context.request_id),
+        "object": "ask",
+        "answer": answered.answer,
+        "citations": answered.citations,
+        "usage": answered.usage.to_dict(),
+    }
+
+
+def _pieces(text: str, size: int = 16) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
