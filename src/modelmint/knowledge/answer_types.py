@@ -38,9 +38,10 @@ TYPES = (
     ),
     _type(
         "money",
-        r"多少钱|价格|费用|收费|花多少|付多少|出多少|运费|售价|cost|price|fee|charge|"
-        r"how much (?:do|does|is|will|would)|pay",
-        rf"{_NUMBER}\s*(?:元|块|美元|英镑|欧元)|[£$€¥]\s*\d|\d+(?:\.\d+)?\s*(?:pounds|dollars|euros|p\b)|免费|free",
+        r"多少钱|价格|花多少|付多少|出多少|收多少|扣多少|售价|卖多少|cost|price|"
+        r"how much (?:do|does|is|are|will|would|to|money)",
+        rf"{_NUMBER}\s*(?:元|块|美元|英镑|欧元)|[£$€¥]\s*\d|"
+        r"\d+(?:\.\d+)?\s*(?:pounds|dollars|euros|p\b)|免费|free",
     ),
     _type(
         "percent", r"百分之|比例|多少%|percent|percentage|what share", r"\d+(?:\.\d+)?\s*%|百分之"

@@ -35,7 +35,6 @@ from modelmint.store import vector_stores as store_rows
 from modelmint.store.vector_stores import Page, VectorStoreRecord
 
 MAX_CANDIDATES = 200  # sentences ranked per question
-ANSWER_TOKENS = 256  # the chat model's answer, when there is no knowledge base
 PLAIN_INSTRUCTIONS = "Answer the question briefly, in the language it is asked in."
 
 
@@ -157,7 +156,6 @@ def _plain(body: AskRequest, stream: bool = False) -> ChatCompletionRequest:
                 {"role": "system", "content": PLAIN_INSTRUCTIONS},
                 {"role": "user", "content": body.question},
             ],
-            "max_tokens": ANSWER_TOKENS,
             "user": body.user,
             "stream": stream,
         }
