@@ -18,6 +18,7 @@ from modelmint.api.routes import (
     fine_tuning,
     health,
     openai,
+    responses,
     tasks,
     vector_stores,
 )
@@ -28,6 +29,7 @@ from modelmint.runtime.registry import Registry
 from modelmint.services.knowledge import Knowledge
 from modelmint.services.models import FineTunedOptions, Models
 from modelmint.services.platform import Platform
+from modelmint.services.tasks import Tasks
 
 UPLOAD_FRAMING_BYTES = 64 * 1024
 IDLE_CHECK_SECONDS = 60.0
@@ -64,6 +66,7 @@ def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
         settings.knowledge_embedding_model,
         settings.knowledge_cache_chunks,
     )
+    task_services = Tasks(platform, models, knowledge.terms, settings.knowledge_embedding_model)
     activity = ServingActivity(settings.data_dir)
 
     async def mark_activity() -> None:
@@ -98,13 +101,16 @@ def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
         summary="Real models behind an OpenAI-compatible API.",
         lifespan=lifespan,
     )
-    app.state.modelmint = AppState(settings, pool, metrics, platform, models, knowledge)
+    app.state.modelmint = AppState(
+        settings, pool, metrics, platform, models, knowledge, task_services
+    )
     install_error_handlers(app)
     app.include_router(openai.router)
     app.include_router(files.router)
     app.include_router(fine_tuning.router)
     app.include_router(vector_stores.router)
     app.include_router(tasks.router)
+    app.include_router(responses.router)
     app.include_router(health.router)
     app.include_router(admin.router)
     app.add_middleware(

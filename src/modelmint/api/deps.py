@@ -19,6 +19,7 @@ from modelmint.runtime.pool import ModelPool
 from modelmint.services.knowledge import Knowledge
 from modelmint.services.models import Models
 from modelmint.services.platform import Platform
+from modelmint.services.tasks import Tasks
 from modelmint.tenancy.directory import Account
 
 
@@ -30,6 +31,7 @@ class AppState:
     platform: Platform
     models: Models
     knowledge: Knowledge
+    tasks: Tasks
 
 
 def state_of(request: Request) -> AppState:

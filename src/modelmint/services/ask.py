@@ -21,7 +21,7 @@ import numpy as np
 
 from modelmint.core.types import Usage
 from modelmint.knowledge.evidence import Candidate, chosen, compose, rank_evidence, sentences
-from modelmint.knowledge.index import Hit
+from modelmint.knowledge.index import Hit, SearchOptions
 from modelmint.knowledge.terms import Terms
 from modelmint.services.chat import open_chat
 from modelmint.services.context import Estimate, RequestContext, Used
@@ -43,6 +43,8 @@ class Answered:
     answer: str
     citations: list[dict[str, Any]] = field(default_factory=list)
     usage: Usage = Usage()
+    hits: list[Hit] = field(default_factory=list)  # what the search found, best first
+    relied: int = 0  # how many of the citations the answer quotes (they come first)
 
 
 class Ask:
@@ -58,7 +60,8 @@ class Ask:
         """The whole `ask` object."""
         stores = await self._stores(context, body)
         if stores:
-            answered = await self._from_stores(context, stores, body)
+            options = search_options(body.question, body.max_num_results, None, 0.0, None)
+            answered = await self.from_stores(context, stores, body.question, options)
         else:
             answered = await self._from_model(context, body)
         return ask_object(context, answered)
@@ -81,7 +84,8 @@ class Ask:
                         yield {**base, "delta": choice["delta"]["content"]}
             usage = run.usage.to_dict()
         else:
-            answered = await self._from_stores(context, stores, body)
+            options = search_options(body.question, body.max_num_results, None, 0.0, None)
+            answered = await self.from_stores(context, stores, body.question, options)
             yield {**base, "delta": "", "citations": answered.citations}
             for piece in _pieces(answered.answer):
                 yield {**base, "delta": piece}
@@ -100,11 +104,14 @@ class Ask:
         ids = [store.id for store in found]
         return await self.search.usable_stores(context, ids, "vector_store_ids") if ids else []
 
-    async def _from_stores(
-        self, context: RequestContext, stores: list[VectorStoreRecord], body: AskRequest
+    async def from_stores(
+        self,
+        context: RequestContext,
+        stores: list[VectorStoreRecord],
+        question: str,
+        options: SearchOptions,
     ) -> Answered:
-        question = body.question
-        options = search_options(question, body.max_num_results, None, 0.0, None)
+        """The answer the stores' documents give, quoted, with what the search found."""
         searched = await self.search.search_stores(
             context.step("search"), stores, [question], options
         )
@@ -115,15 +122,18 @@ class Ask:
             for text in sentences(hit.chunk.text)
         ][:MAX_CANDIDATES]
         if not candidates:
-            return Answered(compose(question, []), [], Usage(searched.tokens, 0))
+            return Answered(compose(question, []), [], Usage(searched.tokens, 0), hits)
         similarities, tokens = await self._similarities(
             context.step("rank"), stores[0].embedding_model, question, candidates
         )
         ranked = rank_evidence(self.terms, question, candidates, similarities)
         picked = chosen(question, ranked)
-        citations = _citations(hits, ranked, relied={e.candidate.source for e in picked})
         usage = Usage(searched.tokens + tokens, 0)
-        return Answered(compose(question, picked), citations if picked else [], usage)
+        if not picked:
+            return Answered(compose(question, picked), [], usage, hits)
+        relied = {e.candidate.source for e in picked}
+        citations = _citations(hits, ranked, relied)
+        return Answered(compose(question, picked), citations, usage, hits, len(relied))
 
     async def _similarities(
         self, context: RequestContext, model: str, question: str, candidates: list[Candidate]

@@ -22,7 +22,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from modelmint.core.errors import ContextLengthExceededError, ModelmintError
+from modelmint.core.errors import ModelmintError
 from modelmint.core.ids import utcnow
 from modelmint.core.types import Usage
 from modelmint.knowledge.documents import DocumentError
@@ -30,8 +30,8 @@ from modelmint.knowledge.preparation import PreparedChunk, embedding_windows, pr
 from modelmint.knowledge.terms import Terms
 from modelmint.privacy.crypto import Keyring
 from modelmint.privacy.vault import FileVault
-from modelmint.runtime.engine import Engine
 from modelmint.services.context import Endpoint, Estimate, RequestContext, Status, Used
+from modelmint.services.embedding_fit import fitted_counts
 from modelmint.services.ids import new_request_id
 from modelmint.services.metering import Metering
 from modelmint.services.models import Models
@@ -140,7 +140,7 @@ class Ingestion:
         account = await owner_account(self.db, record.org_id, record.key_id, "inference")
         spec, engine = await self.models.get(account, store.embedding_model)
         windows, owners = _windows(chunks, engine.context_length - WINDOW_MARGIN)
-        lengths = await _counts(engine, windows)
+        lengths = await fitted_counts(engine, windows)
         context = RequestContext(account, new_request_id(), Endpoint.VECTOR_STORES, spec.name)
         try:
             ticket = await self.metering.admit_job(context, Estimate(sum(lengths)), False)
@@ -221,26 +221,6 @@ def _windows(chunks: Sequence[PreparedChunk], size: int) -> tuple[list[str], lis
             windows.append(window)
             owners.append(index)
     return windows, owners
-
-
-async def _counts(engine: Engine, windows: list[str]) -> list[int]:
-    """The windows' token counts. A window the estimate sized too long for the model (a
-    rare run of unusual words) is embedded by its first part that fits, halved until it
-    does (BM25 still reads the whole chunk)."""
-    try:
-        return await engine.count(windows) if windows else []
-    except ContextLengthExceededError:
-        pass
-    lengths = []
-    for i, window in enumerate(windows):
-        while True:
-            try:
-                lengths.append((await engine.count([window]))[0])
-                break
-            except ContextLengthExceededError:
-                window = window[: max(1, len(window) // 2)]
-                windows[i] = window
-    return lengths
 
 
 def _means(vectors: np.ndarray, owners: list[int], count: int) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Knowledge bases, held by the app beside the platform: vector stores, the ingestion of
 their files on this replica, the in-memory indexes this replica searches, search, and
-the answers given from them (ask)."""
+the answers given from them (ask), and the multi-turn endpoints built on them
+(conversations, responses with the file_search tool)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from modelmint.core.errors import InvalidRequestError, ModelNotFoundError
 from modelmint.knowledge.terms import Terms
 from modelmint.runtime.registry import Registry
 from modelmint.services.ask import Ask
+from modelmint.services.conversations import Conversations
 from modelmint.services.ingestion import Ingestion
 from modelmint.services.knowledge_search import KnowledgeSearch
+from modelmint.services.model_responses import Responses
 from modelmint.services.models import Models
 from modelmint.services.platform import Platform
 from modelmint.services.store_indexes import StoreIndexes
@@ -26,7 +29,7 @@ class Knowledge:
         cache_chunks: int,
     ) -> None:
         infra = platform.infra
-        terms = Terms()  # one Chinese dictionary per process, loaded on first use
+        terms = self.terms = Terms()  # one Chinese dictionary per process, loaded on first use
         self.ingestion = Ingestion(
             infra.db, infra.vault, infra.keyring, models, platform.metering, terms
         )
@@ -40,6 +43,8 @@ class Knowledge:
         self.indexes = StoreIndexes(infra.db, infra.keyring, terms, cache_chunks)
         self.search = KnowledgeSearch(self.stores, self.indexes, models, platform.metering)
         self.ask = Ask(self.search, models, platform.metering, terms)
+        self.conversations = Conversations(infra.db, infra.keyring)
+        self.responses = Responses(models, platform.metering, self.conversations, self.ask)
 
     def start(self) -> None:
         self.ingestion.start()

@@ -1,5 +1,5 @@
-"""The shapes of the task endpoints' answers (ask), as pydantic models for the OpenAPI
-document, field for field as the services build them."""
+"""The shapes of the task endpoints' answers (ask, classify, summarize), as pydantic
+models for the OpenAPI document, field for field as the services build them."""
 
 from __future__ import annotations
 
@@ -39,3 +39,30 @@ class AskChunk(Shape):
     citations: list[Citation] | None = Field(default=None, description="In the first chunk")
     finish_reason: Literal["stop"] | None = Field(default=None, description="In the last")
     usage: TaskUsage | None = Field(default=None, description="In the last chunk")
+
+
+class LabelScore(Shape):
+    label: str
+    score: float
+
+
+class Classification(Shape):
+    index: int
+    label: str = Field(description="The label with the highest score")
+    scores: list[LabelScore] = Field(description="Every label, best first; they sum to 1")
+
+
+class ClassificationList(Shape):
+    object: Literal["list"]
+    model: str
+    data: list[Classification]
+    usage: TaskUsage
+
+
+class Summary(Shape):
+    id: str
+    object: Literal["summary"]
+    model: str
+    language: Literal["zh", "en"]
+    summary: str
+    usage: TaskUsage

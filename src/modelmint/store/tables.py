@@ -358,3 +358,53 @@ knowledge_chunks = Table(
     Index("ix_chunks_store", "vector_store_id", "id"),
     Index("ix_chunks_file", "vector_store_id", "file_id"),
 )
+
+# conversations (OpenAI's /v1/conversations) and their items, each item encrypted and
+# redacted as the org's privacy policy asks; purged by retention, erased with the org
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("org_id", String(40), ForeignKey("orgs.id"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("metadata", JSON),
+    Index("ix_conversations_org", "org_id", "created_at"),
+)
+
+conversation_items = Table(
+    "conversation_items",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),  # the items' order
+    Column("id", String(64), nullable=False, unique=True),
+    Column("conversation_id", String(64), nullable=False),
+    Column("org_id", String(40), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("key_id", String(40), nullable=False),
+    Column("item_blob", LargeBinary, nullable=False),
+    Index("ix_conversation_items", "conversation_id", "seq"),
+)
+
+# stored responses (OpenAI's /v1/responses with store=true): the response object and
+# the messages it answered, encrypted, for GET and for `previous_response_id`
+stored_responses = Table(
+    "stored_responses",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("org_id", String(40), ForeignKey("orgs.id"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("key_id", String(40), nullable=False),
+    Column("response_blob", LargeBinary, nullable=False),
+    Index("ix_stored_responses_org", "org_id", "created_at"),
+)
+
+# what an org (user NULL) or one of its end users (`user` / `safety_identifier`) wants
+# by default from the task endpoints: instructions and an answer language
+personalization = Table(
+    "personalization",
+    metadata,
+    Column("org_id", String(40), ForeignKey("orgs.id"), primary_key=True),
+    Column("user", String(256), primary_key=True),  # "" for the whole org
+    Column("instructions", String(4000)),
+    Column("language", String(8)),
+    Column("updated_at", DateTime, nullable=False),
+)

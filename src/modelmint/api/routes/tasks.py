@@ -1,5 +1,6 @@
 """The task endpoints: `POST /v1/ask` (answers from the org's knowledge bases, with
-citations). Every route needs a key with the `inference` scope."""
+citations), `/v1/classify` and `/v1/summarize`. Every route needs a key with the
+`inference` scope."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from modelmint.api.sse import event_stream, sse_response
 from modelmint.services import task_responses as shapes
 from modelmint.services.context import Endpoint, RequestContext
 from modelmint.services.knowledge_schemas import AskRequest
+from modelmint.services.task_schemas import ClassifyRequest, SummarizeRequest
 
 router = APIRouter(
     prefix="/v1",
@@ -56,3 +58,43 @@ async def ask(
         await chunks.aclose()
         return client_closed()
     return sse_response(first, chunks, lambda: None, {"X-Accel-Buffering": "no"})
+
+
+@router.post(
+    "/classify",
+    summary="Classify texts among your labels (zero-shot)",
+    responses={200: {"model": shapes.ClassificationList}},
+)
+async def classify(
+    body: ClassifyRequest,
+    request: Request,
+    state: State,
+    account: InferenceAccount,
+    request_id: RequestId,
+) -> Any:
+    context = RequestContext(account, request_id, Endpoint.CLASSIFY, body.model or "")
+    try:
+        work = state.tasks.classify.classify(context, body)
+        return JSONResponse(await unless_disconnected(request, work))
+    except ClientDisconnected:
+        return client_closed()
+
+
+@router.post(
+    "/summarize",
+    summary="Summarize a text or an uploaded file",
+    responses={200: {"model": shapes.Summary}},
+)
+async def summarize(
+    body: SummarizeRequest,
+    request: Request,
+    state: State,
+    account: InferenceAccount,
+    request_id: RequestId,
+) -> Any:
+    context = RequestContext(account, request_id, Endpoint.SUMMARIZE, body.model or "")
+    try:
+        work = state.tasks.summarize.summarize(context, body)
+        return JSONResponse(await unless_disconnected(request, work))
+    except ClientDisconnected:
+        return client_closed()

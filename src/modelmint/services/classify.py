@@ -1,0 +1,202 @@
+"""`POST /v1/classify`: each input's label among the caller's labels, zero-shot, with a
+score per label (they sum to 1), on the metered path.
+
+Two ways to score the labels, chosen per request by `method` (`auto` takes the one
+measured best by benchmarks/classify.py):
+- `chat`: the chat model reads the text and a numbered list of the labels and answers
+  with a number; the probabilities of its first token being each number, renormalised,
+  are the scores (all inputs run as one batched request, one ledger row);
+- `embeddings`: the cosine similarity of the text's embedding to each label's (the
+  label put in a sentence), through a softmax at a measured temperature.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from modelmint.core.errors import InvalidRequestError
+from modelmint.core.types import Usage
+from modelmint.runtime.engine import GenerationRequest, SamplingParams
+from modelmint.services.access import check_model_allowed
+from modelmint.services.chat import ChatRun
+from modelmint.services.context import Estimate, RequestContext, Used
+from modelmint.services.metering import Metering
+from modelmint.services.models import Models
+from modelmint.services.privacy import RequestPrivacy
+from modelmint.services.schemas import ChatCompletionRequest
+from modelmint.services.task_schemas import ClassifyRequest
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+TOP_LOGPROBS = 200  # the answer's first token: where each label's first tokens are found
+# measured with benchmarks/classify.py
+AUTO_METHOD = "chat"
+CHAT_TEMPERATURE = 1.0
+CONTENT_FREE = "N/A"
+EMBEDDING_TEMPERATURE = 0.05
+LABEL_SENTENCE = {"en": "This text is about {label}.", "zh": "这段话是关于{label}的。"}
+INSTRUCTIONS = (
+    "Classify the text. Reply with the number of the one label that fits it best, and nothing else."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    scores: list[list[float]]  # per input, per label; each row sums to 1
+    usage: Usage
+    model: str
+
+
+class Classify:
+    def __init__(
+        self, models: Models, metering: Metering, chat_model: str, embeddings_model: str
+    ) -> None:
+        self.models = models
+        self.metering = metering
+        self.chat_model = chat_model
+        self.embeddings_model = embeddings_model
+
+    async def classify(self, context: RequestContext, body: ClassifyRequest) -> dict[str, Any]:
+        if body.labels is None:
+            raise InvalidRequestError(
+                f"{body.model!r} is not a trained text classifier here; pass `labels` to "
+                "classify zero-shot with them.",
+                param="model",
+            )
+        labels = [label.strip() for label in body.labels]
+        method = AUTO_METHOD if body.method == "auto" else body.method
+        privacy = RequestPrivacy(context.account.policy)
+        texts = privacy.redacted(body.inputs(), param="input")
+        if method == "chat":
+            scored = await self._by_chat(context, body.model or self.chat_model, texts, labels)
+        else:
+            model = body.model or self.embeddings_model
+            scored = await self._by_embeddings(context, model, texts, labels)
+        return {
+            "object": "list",
+            "model": scored.model,
+            "data": [
+                {
+                    "index": i,
+                    "label": labels[int(np.argmax(row))],
+                    "scores": sorted(
+                        (
+                            {"label": label, "score": round(score, 6)}
+                            for label, score in zip(labels, row, strict=True)
+                        ),
+                        key=lambda s: -s["score"],
+                    ),
+                }
+                for i, row in enumerate(scored.scores)
+            ],
+            "usage": scored.usage.to_dict(),
+        }
+
+    async def _by_chat(
+        self, context: RequestContext, model: str, texts: list[str], labels: list[str]
+    ) -> Scored:
+        probabilities, usage, name = await self.chat_probabilities(context, model, texts, labels)
+        return Scored(calibrated(probabilities[: len(texts)], probabilities[-1]), usage, name)
+
+    async def chat_probabilities(
+        self, context: RequestContext, model: str, texts: list[str], labels: list[str]
+    ) -> tuple[np.ndarray, Usage, str]:
+        """Each text's probability of each label as the chat model's first answer token,
+        and a last row for the content-free text (the model's bias to divide out)."""
+        spec, engine = await self.models.get(context.account, model)
+        check_model_allowed(context.account.principal, spec)
+        params = SamplingParams(
+            max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=TOP_LOGPROBS
+        )
+        requests = [
+            GenerationRequest(
+                params, messages=_question(text, labels), request_id=context.request_id
+            )
+            for text in [*texts, CONTENT_FREE]
+        ]
+        shape = ChatCompletionRequest.model_validate(
+            {"model": spec.name, "messages": requests[0].messages, "max_tokens": 1,
+             "logprobs": True, "top_logprobs": 20}
+        )  # fmt: skip
+        run = await ChatRun.open(
+            self.metering,
+            engine,
+            spec,
+            context.using(spec.name),
+            shape,
+            requests,
+            RequestPrivacy(context.account.policy),
+        )
+        chat = await run.respond()
+        rows = [_label_probabilities(choice, labels) for choice in chat["choices"]]
+        return np.array(rows), run.usage, spec.name
+
+    async def _by_embeddings(
+        self, context: RequestContext, model: str, texts: list[str], labels: list[str]
+    ) -> Scored:
+        spec, engine = await self.models.get(context.account, model)
+        check_model_allowed(context.account.principal, spec)
+        language = "zh" if any(_HAN.search(t) for t in texts) else "en"
+        sentences = [LABEL_SENTENCE[language].format(label=label) for label in labels]
+        everything = sentences + texts
+        lengths = await engine.count(everything)
+        ticket = await self.metering.admit(context.using(spec.name), Estimate(sum(lengths)))
+        used = Used()
+        async with self.metering.metered(ticket, lambda: used):
+            result = await engine.embed(everything, lengths)
+            used = Used(Usage(result.prompt_tokens, 0))
+        vectors = np.asarray(result.vectors, dtype=np.float32)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        similarity = vectors[len(labels) :] @ vectors[: len(labels)].T
+        logits = similarity / EMBEDDING_TEMPERATURE
+        logits -= logits.max(axis=1, keepdims=True)
+        weights = np.exp(logits)
+        scores = weights / weights.sum(axis=1, keepdims=True)
+        return Scored(scores.tolist(), used.usage, spec.name)
+
+
+def calibrated(probabilities: np.ndarray, prior: np.ndarray) -> list[list[float]]:
+    """Scores from the model's label probabilities: divided by what it says to no text
+    at all (it favours some labels whatever it reads), renormalised, and sharpened by
+    the temperature that fits the labelled sets best."""
+    ratio = probabilities / np.maximum(prior, 1e-9)
+    logits = np.log(np.maximum(ratio, 1e-12)) / CHAT_TEMPERATURE
+    logits -= logits.max(axis=1, keepdims=True)
+    weights = np.exp(logits)
+    return (weights / weights.sum(axis=1, keepdims=True)).tolist()
+
+
+def _shown(label: str) -> str:
+    return label.replace("_", " ")
+
+
+def _question(text: str, labels: list[str]) -> list[dict[str, str]]:
+    options = ", ".join(_shown(label) for label in labels)
+    return [
+        {"role": "system", "content": INSTRUCTIONS},
+        {"role": "user", "content": f"Text: {text}\n\nLabels: {options}\n\nLabel:"},
+    ]
+
+
+def _label_probabilities(choice: dict[str, Any], labels: list[str]) -> list[float]:
+    """The probability of each label being the answer: of the first tokens that begin
+    it (and no other label), summed; a label none of them begins gets a floor below the
+    least likely token seen."""
+    content = (choice.get("logprobs") or {}).get("content") or []
+    top = content[0]["top_logprobs"] if content else []
+    names = [_shown(label).lower() for label in labels]
+    found = [0.0] * len(labels)
+    floor = math.exp(min((e["logprob"] for e in top), default=-20.0)) / 2
+    for entry in top:
+        piece = entry["token"].strip().lower()
+        if len(piece) < 2 and piece not in names:
+            continue
+        owners = [i for i, name in enumerate(names) if piece and name.startswith(piece)]
+        if len(owners) == 1:
+            found[owners[0]] += math.exp(entry["logprob"])
+    total = sum(max(f, floor) for f in found)
+    return [max(f, floor) / total for f in found]
