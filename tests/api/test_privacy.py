@@ -436,7 +436,7 @@ async def test_erase_purge_rotate_and_bad_policies(backend, tmp_path):
         actor = admin_keys[0]["id"]
         erased = await business.http.delete("/admin/orgs/acme/bodies")
         assert erased.status_code == 200, erased.text
-        assert erased.json() == {"org_id": acme_id, "erased": 2}
+        assert erased.json() == {"org_id": acme_id, "erased": 2, "conversations_erased": 0}
         assert (await business.http.get("/admin/orgs/acme/privacy")).json()["stored"] == 0
         assert (await business.http.get("/admin/orgs/other/privacy")).json()["stored"] == 1
         erasures = await business.platform.infra.db.read(audits, "bodies.erase")

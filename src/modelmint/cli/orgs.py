@@ -23,6 +23,7 @@ from modelmint.cli.database import (
 from modelmint.cli.options import ConfigOption, DataDirOption
 from modelmint.core.bounds import MAX_TOKENS_PER_MONTH
 from modelmint.services import admin as service
+from modelmint.services import personalization as personalized
 
 app = typer.Typer(
     help="Organizations: create, list, budgets and plan subscriptions.", no_args_is_help=True
@@ -141,3 +142,37 @@ def subscribe(
     sub = run(Where(data_dir, database_url, config_file), service.subscribe, org, request, ACTOR)
     plan_name = show(sub["plan"])
     typer.secho(f"{sub['org_id']} is on plan {plan_name} from {sub['starts_at']}.", fg="green")
+
+
+@app.command("personalize")
+def personalize(
+    org: str = typer.Argument(..., metavar="ORG", help="Organization name or id."),
+    user: str = typer.Option(
+        "", "--user", metavar="USER", help="An end user (a request's `user`); omit for the org."
+    ),
+    instructions: str = typer.Option(
+        None, "--instructions", metavar="TEXT", help="Default instructions for the model."
+    ),
+    language: str = typer.Option(
+        None, "--language", metavar="zh|en", help="The language answers are given in."
+    ),
+    data_dir: Path = DataDirOption,
+    database_url: str = DatabaseUrlOption,
+    config_file: Path = ConfigOption,
+) -> None:
+    """Set the default instructions and answer language of /v1/responses and /v1/ask
+    for an organization or one of its end users (neither option: clear them).
+
+    Example: modelmint orgs personalize acme --instructions "Answer politely." --language zh
+    """
+    request = body(
+        personalized.PersonalizationBody, user=user, instructions=instructions, language=language
+    )
+    where = Where(data_dir, database_url, config_file)
+    result = run(where, personalized.set_defaults, org, request, ACTOR)
+    who = f"end user {show(result['user'])} of " if result["user"] else ""
+    typer.secho(
+        f"{who}{result['org_id']}: instructions {show(result['instructions'])}, "
+        f"language {show(result['language'])}.",
+        fg="green",
+    )

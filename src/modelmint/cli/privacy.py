@@ -94,11 +94,18 @@ def erase(
     database_url: str = DatabaseUrlOption,
     config_file: Path = ConfigOption,
 ) -> None:
-    """Erase every stored body of an organization (recorded in the audit log)."""
+    """Erase every stored body, conversation and stored response of an organization
+    (recorded in the audit log)."""
     if not yes:
-        typer.confirm(f"Erase every stored body of {show(org)}? This cannot be undone", abort=True)
+        typer.confirm(
+            f"Erase every stored body and conversation of {show(org)}? This cannot be undone",
+            abort=True,
+        )
     result = run(Where(data_dir, database_url, config_file), service.erase_bodies, org, ACTOR)
-    typer.echo(f"Erased {result['erased']} stored bodies of {result['org_id']}.")
+    typer.echo(
+        f"Erased {result['erased']} stored bodies and {result['conversations_erased']} "
+        f"conversation rows of {result['org_id']}."
+    )
 
 
 @app.command("rotate-keys")

@@ -126,9 +126,9 @@ def chosen(question: str, ranked: Sequence[Evidence], most: int = 2) -> list[Evi
     return picked
 
 
-def compose(question: str, picked: Sequence[Evidence]) -> str:
-    """The answer in the question's language: the quoted sentences, or "not found"."""
-    language = language_of(question)
+def compose(question: str, picked: Sequence[Evidence], language: str | None = None) -> str:
+    """The quoted sentences, or "not found" in `language` (the question's by default)."""
+    language = language or language_of(question)
     if not picked:
         return NOT_FOUND[language]
     separator = "" if language == "zh" else " "

@@ -32,6 +32,7 @@ from modelmint.core.bounds import (
 )
 from modelmint.core.ids import iso_utc, month_of, utcnow
 from modelmint.privacy import bodies
+from modelmint.privacy.conversation_store import erase_conversations
 from modelmint.privacy.crypto import Keyring
 from modelmint.privacy.policy import PrivacyPolicy, get_policy, set_policy
 from modelmint.store.audit import record as audit
@@ -363,8 +364,12 @@ def get_privacy(connection: Connection, org: str) -> dict:
 
 
 def erase_bodies(connection: Connection, org: str, actor: str) -> dict:
+    """Everything the org's requests left: stored bodies, conversations and their items,
+    stored responses."""
     record = orgs.get_org(connection, org)
-    return {"org_id": record.id, "erased": bodies.erase_org(connection, record.id, actor)}
+    erased = bodies.erase_org(connection, record.id, actor)
+    talks = erase_conversations(connection, record.id, actor)
+    return {"org_id": record.id, "erased": erased, "conversations_erased": talks}
 
 
 def purge_bodies(connection: Connection, actor: str) -> dict:

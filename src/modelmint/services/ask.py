@@ -30,9 +30,11 @@ from modelmint.services.knowledge_schemas import MAX_ASK_STORES, AskRequest
 from modelmint.services.knowledge_search import KnowledgeSearch, search_options
 from modelmint.services.metering import Metering
 from modelmint.services.models import Models
+from modelmint.services.personalization import defaults_for, system_prompt
 from modelmint.services.schemas import ChatCompletionRequest
 from modelmint.store import vector_stores as store_rows
 from modelmint.store.vector_stores import Page, VectorStoreRecord
+from modelmint.tenancy.personalization import Personalization
 
 MAX_CANDIDATES = 200  # sentences ranked per question
 PLAIN_INSTRUCTIONS = "Answer the question briefly, in the language it is asked in."
@@ -59,11 +61,14 @@ class Ask:
     async def answer(self, context: RequestContext, body: AskRequest) -> dict[str, Any]:
         """The whole `ask` object."""
         stores = await self._stores(context, body)
+        wanted = await defaults_for(self.search.stores.db, context.account, body.user)
         if stores:
             options = search_options(body.question, body.max_num_results, None, 0.0, None)
-            answered = await self.from_stores(context, stores, body.question, options)
+            answered = await self.from_stores(
+                context, stores, body.question, options, wanted.language
+            )
         else:
-            answered = await self._from_model(context, body)
+            answered = await self._from_model(context, body, wanted)
         return ask_object(context, answered)
 
     async def stream(
@@ -73,9 +78,10 @@ class Ask:
         (the chat model's answer streams as it is generated)."""
         base = {"id": object_id("ask", context.request_id), "object": "ask.chunk"}
         stores = await self._stores(context, body)
+        wanted = await defaults_for(self.search.stores.db, context.account, body.user)
         if not stores:
             run = await open_chat(
-                self.models, self.metering, context.step("answer"), _plain(body, stream=True)
+                self.models, self.metering, context.step("answer"), _plain(body, wanted, True)
             )
             yield {**base, "delta": "", "citations": []}
             async for chunk in run.stream():
@@ -85,7 +91,9 @@ class Ask:
             usage = run.usage.to_dict()
         else:
             options = search_options(body.question, body.max_num_results, None, 0.0, None)
-            answered = await self.from_stores(context, stores, body.question, options)
+            answered = await self.from_stores(
+                context, stores, body.question, options, wanted.language
+            )
             yield {**base, "delta": "", "citations": answered.citations}
             for piece in _pieces(answered.answer):
                 yield {**base, "delta": piece}
@@ -110,6 +118,7 @@ class Ask:
         stores: list[VectorStoreRecord],
         question: str,
         options: SearchOptions,
+        language: str | None = None,
     ) -> Answered:
         """The answer the stores' documents give, quoted, with what the search found."""
         searched = await self.search.search_stores(
@@ -122,7 +131,7 @@ class Ask:
             for text in sentences(hit.chunk.text)
         ][:MAX_CANDIDATES]
         if not candidates:
-            return Answered(compose(question, []), [], Usage(searched.tokens, 0), hits)
+            return Answered(compose(question, [], language), [], Usage(searched.tokens, 0), hits)
         similarities, tokens = await self._similarities(
             context.step("rank"), stores[0].embedding_model, question, candidates
         )
@@ -130,7 +139,7 @@ class Ask:
         picked = chosen(question, ranked)
         usage = Usage(searched.tokens + tokens, 0)
         if not picked:
-            return Answered(compose(question, picked), [], usage, hits)
+            return Answered(compose(question, picked, language), [], usage, hits)
         relied = {e.candidate.source for e in picked}
         citations = _citations(hits, ranked, relied)
         return Answered(compose(question, picked), citations, usage, hits, len(relied))
@@ -151,19 +160,24 @@ class Ask:
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors[1:] @ vectors[0], result.prompt_tokens
 
-    async def _from_model(self, context: RequestContext, body: AskRequest) -> Answered:
-        run = await open_chat(self.models, self.metering, context.step("answer"), _plain(body))
+    async def _from_model(
+        self, context: RequestContext, body: AskRequest, wanted: Personalization
+    ) -> Answered:
+        request = _plain(body, wanted)
+        run = await open_chat(self.models, self.metering, context.step("answer"), request)
         chat = await run.respond()
         return Answered(chat["choices"][0]["message"]["content"].strip(), [], run.usage)
 
 
-def _plain(body: AskRequest, stream: bool = False) -> ChatCompletionRequest:
+def _plain(
+    body: AskRequest, wanted: Personalization, stream: bool = False
+) -> ChatCompletionRequest:
     """The chat request that answers a question without a knowledge base."""
     return ChatCompletionRequest.model_validate(
         {
             "model": body.model or "default",
             "messages": [
-                {"role": "system", "content": PLAIN_INSTRUCTIONS},
+                {"role": "system", "content": system_prompt(wanted, PLAIN_INSTRUCTIONS)},
                 {"role": "user", "content": body.question},
             ],
             "user": body.user,

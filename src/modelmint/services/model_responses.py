@@ -35,12 +35,14 @@ from modelmint.services.conversations import (
 from modelmint.services.knowledge_search import search_options
 from modelmint.services.metering import Metering
 from modelmint.services.models import Models
+from modelmint.services.personalization import defaults_for, system_prompt
 from modelmint.services.privacy import RequestPrivacy
 from modelmint.services.response_events import Events, file_search_events
 from modelmint.services.response_schemas import FileSearchTool, ResponseCreate
 from modelmint.services.schemas import ChatCompletionRequest
 from modelmint.services.vector_stores import cursor_page
 from modelmint.tenancy.directory import Account
+from modelmint.tenancy.personalization import Personalization
 
 
 @dataclass
@@ -52,6 +54,7 @@ class Turn:
     context: list[dict[str, Any]]  # the earlier turns' items, then the new input
     new_items: list[dict[str, Any]]
     conversation: ConversationRecord | None
+    wanted: Personalization  # the org's or end user's defaults
     created_at: float = field(default_factory=time.time)
     output: list[dict[str, Any]] = field(default_factory=list)
     usage: Usage = Usage()
@@ -138,12 +141,14 @@ class Responses:
             earlier = await self.conversations.history(account, conversation)
         new_items = normalized_items(body.input, "input")
         turn_id = "resp_" + secrets.token_hex(24)
-        return Turn(turn_id, body, earlier + new_items, new_items, conversation,
+        wanted = await defaults_for(self.db, account, body.end_user())
+        return Turn(turn_id, body, earlier + new_items, new_items, conversation, wanted,
                     model=body.model)  # fmt: skip
 
     def _chat(self, turn: Turn, stream: bool = False) -> ChatCompletionRequest:
         body = turn.body
-        messages = [{"role": "system", "content": body.instructions}] if body.instructions else []
+        instructions = body.instructions or system_prompt(turn.wanted, None)
+        messages = [{"role": "system", "content": instructions}] if instructions else []
         messages += [
             {"role": "system" if i["role"] == "developer" else i["role"], "content": item_text(i)}
             for i in turn.context
@@ -176,7 +181,9 @@ class Responses:
             ranking.score_threshold if ranking else 0.0,
             ranking.hybrid_search if ranking else None,
         )
-        answered = await self.ask.from_stores(context, stores, question, options)
+        answered = await self.ask.from_stores(
+            context, stores, question, options, turn.wanted.language
+        )
         turn.usage, turn.model = answered.usage, stores[0].embedding_model
         return answered
 

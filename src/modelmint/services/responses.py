@@ -482,6 +482,24 @@ class PrivacyStatus(PrivacyPolicy):
 class BodiesErased(Shape):
     org_id: str
     erased: int
+    conversations_erased: int = Field(
+        description="Rows of conversations, their items and stored responses erased"
+    )
+
+
+class Personalization(Shape):
+    user: str
+    instructions: str | None
+    language: Literal["zh", "en"] | None
+
+
+class PersonalizationSet(Personalization):
+    org_id: str
+
+
+class PersonalizationList(Shape):
+    org_id: str
+    data: list[Personalization]
 
 
 class BodiesPurged(Shape):

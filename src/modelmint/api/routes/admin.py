@@ -18,7 +18,7 @@ from modelmint.api.deps import API_KEY, AdminAccount, AppState, State
 from modelmint.api.errors import documented_errors
 from modelmint.core.bounds import Month, SafeName
 from modelmint.core.errors import InvalidRequestError, NotFoundError
-from modelmint.services import admin
+from modelmint.services import admin, personalization
 from modelmint.services import responses as shapes
 from modelmint.tenancy.directory import Account
 
@@ -278,3 +278,28 @@ async def purge(state: State, account: AdminAccount) -> Any:
 async def rotate(state: State, account: AdminAccount) -> Any:
     keyring = state.platform.infra.keyring
     return await _write(state, admin.rotate_keys, keyring, _actor(account))
+
+
+@router.get(
+    "/orgs/{org}/personalization",
+    summary="An org's default instructions and answer language, and its end users'",
+    response_model=shapes.PersonalizationList,
+    responses=LOOKUP,
+)
+async def get_personalization(org: OrgRef, state: State, account: AdminAccount) -> Any:
+    return await _read(state, personalization.get_defaults, org)
+
+
+@router.put(
+    "/orgs/{org}/personalization",
+    summary="Set the default instructions and answer language of an org or an end user",
+    response_model=shapes.PersonalizationSet,
+    responses=CHANGE,
+)
+async def set_personalization(
+    org: OrgRef,
+    body: personalization.PersonalizationBody,
+    state: State,
+    account: AdminAccount,
+) -> Any:
+    return await _write(state, personalization.set_defaults, org, body, _actor(account))
