@@ -13,40 +13,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from modelmint.cli.chat import DEFAULT_URL
+from modelmint.cli.client import UrlOption, api_client, calling, fail, key_option
 from modelmint.core.bounds import printable
 
 app = typer.Typer(help="Fine-tuning jobs: create, list, watch, cancel.", no_args_is_help=True)
 FINISHED = ("succeeded", "failed", "cancelled")
-UrlOption = typer.Option(DEFAULT_URL, "--url", envvar="MODELMINT_URL", help="The server's /v1 URL.")
-KeyOption = typer.Option(
-    None, "--api-key", envvar="MODELMINT_API_KEY", help="An API key with the fine_tune scope."
-)
-
-
-def _client(url: str, api_key: str | None) -> Any:
-    from openai import OpenAI
-
-    return OpenAI(base_url=url, api_key=api_key or "none", max_retries=0, timeout=60)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(printable(message, keep="\n"), fg="red", err=True)
-    return typer.Exit(1)
-
-
-def _calling(url: str, work: Any) -> Any:
-    """Run `work()`, turning the client's errors into a message and exit code 1."""
-    import openai
-
-    try:
-        return work()
-    except openai.APIConnectionError:
-        message = f"Cannot reach {url}: start a server with `modelmint serve`, or pass --url."
-        raise _fail(message) from None
-    except openai.APIStatusError as error:
-        message = error.body.get("message") if isinstance(error.body, dict) else error.message
-        raise _fail(f"The server answered {error.status_code}: {message}") from None
+KeyOption = key_option("fine_tune")
 
 
 @app.command("create")
@@ -69,7 +41,7 @@ def create(
 
     Example: modelmint jobs create facts.jsonl --suffix facts --epochs 5 --watch
     """
-    client = _client(url, api_key)
+    client = api_client(url, api_key)
     training = _file_id(client, url, training_file)
     validation = _file_id(client, url, validation_file) if validation_file else None
     given = {
@@ -78,7 +50,7 @@ def create(
         "learning_rate_multiplier": lr_multiplier,
     }
     hyperparameters = {k: v for k, v in given.items() if v is not None}
-    job = _calling(
+    job = calling(
         url,
         lambda: client.fine_tuning.jobs.create(
             model=model,
@@ -99,9 +71,9 @@ def _file_id(client: Any, url: str, given: str) -> str:
         return given
     path = Path(given)
     if not path.is_file():
-        raise _fail(f"No file at {path}: give a chat JSONL, or the id of an uploaded file.")
+        raise fail(f"No file at {path}: give a chat JSONL, or the id of an uploaded file.")
     with path.open("rb") as handle:
-        uploaded = _calling(url, lambda: client.files.create(file=handle, purpose="fine-tune"))
+        uploaded = calling(url, lambda: client.files.create(file=handle, purpose="fine-tune"))
     typer.echo(f"Uploaded {path.name} as {uploaded.id} ({uploaded.bytes} bytes).")
     return uploaded.id
 
@@ -113,8 +85,8 @@ def list_jobs(
     api_key: str = KeyOption,
 ) -> None:
     """Your organization's fine-tuning jobs, newest first."""
-    client = _client(url, api_key)
-    page = _calling(url, lambda: client.fine_tuning.jobs.list(limit=limit))
+    client = api_client(url, api_key)
+    page = calling(url, lambda: client.fine_tuning.jobs.list(limit=limit))
     table = Table("id", "status", "model", "fine-tuned model", "trained tokens", "created")
     for job in page.data:
         created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(job.created_at))
@@ -136,7 +108,7 @@ def watch(
     api_key: str = KeyOption,
 ) -> None:
     """Follow a job with a progress bar (step, loss, time left) until it ends."""
-    _watch(_client(url, api_key), url, job_id)
+    _watch(api_client(url, api_key), url, job_id)
 
 
 def _watch(client: Any, url: str, job_id: str) -> None:
@@ -152,8 +124,8 @@ def _watch(client: Any, url: str, job_id: str) -> None:
     with Progress(*columns, transient=False) as bar:
         task = bar.add_task(job_id, total=None, loss="-")
         while True:
-            job = _calling(url, lambda: jobs.retrieve(job_id))
-            events = _calling(url, lambda: jobs.list_events(job_id, limit=100)).data
+            job = calling(url, lambda: jobs.retrieve(job_id))
+            events = calling(url, lambda: jobs.list_events(job_id, limit=100)).data
             for event in reversed(events):
                 if event.id in seen:
                     continue
@@ -174,7 +146,7 @@ def _watch(client: Any, url: str, job_id: str) -> None:
             time.sleep(2)
     if job.status != "succeeded":
         error = job.error.message if job.error else job.status
-        raise _fail(f"The job {job.status}: {error}")
+        raise fail(f"The job {job.status}: {error}")
     typer.secho(f"Done: call it as model {job.fine_tuned_model!r}.", fg="green")
 
 
@@ -185,6 +157,6 @@ def cancel(
     api_key: str = KeyOption,
 ) -> None:
     """Stop a job; it is billed for the tokens it trained."""
-    client = _client(url, api_key)
-    job = _calling(url, lambda: client.fine_tuning.jobs.cancel(job_id))
+    client = api_client(url, api_key)
+    job = calling(url, lambda: client.fine_tuning.jobs.cancel(job_id))
     typer.echo(f"{job.id}: {job.status}")

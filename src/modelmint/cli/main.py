@@ -12,6 +12,7 @@ from modelmint.cli import (
     export,
     invoices,
     jobs,
+    kb,
     keys,
     models,
     orgs,
@@ -43,6 +44,7 @@ app.add_typer(plans.app, name="plans")
 app.add_typer(invoices.app, name="invoices")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(kb.app, name="kb")
 
 
 def _version(value: bool) -> None:

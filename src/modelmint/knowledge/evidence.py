@@ -100,7 +100,8 @@ def rank_evidence(
     ranked = []
     for candidate, words, meaning in zip(candidates, found, similarities, strict=True):
         coverage = sum(weight[w] for w in wanted & words) / total
-        typed = holds(answer_type, candidate.text)
+        # the right kind of answer counts only in a sentence about the question
+        typed = holds(answer_type, candidate.text) and (coverage > 0 or meaning >= MIN_MEANING)
         score = (
             COVERAGE_WEIGHT * coverage
             + MEANING_WEIGHT * float(meaning)
