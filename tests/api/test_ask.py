@@ -152,3 +152,20 @@ def test_bad_questions_are_400s(served, body):
     answer = clients["acme"].post("/v1/ask", json=body)
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_a_conversation_keeps_the_turns_and_follow_ups_continue_them(served):
+    _, clients, _ = served
+    acme = clients["acme"]
+    conversation = acme.post("/v1/conversations", json={}).json()["id"]
+    first = acme.post("/v1/ask", json={"question": "签收后多少天内可以无理由退货？",
+                                       "conversation": conversation}).json()  # fmt: skip
+    assert "15天" in first["answer"]
+    follow = acme.post("/v1/ask", json={"question": "运费呢？", "conversation": conversation})
+    assert follow.status_code == 200, follow.text
+    assert "运费" in follow.json()["answer"]
+    items = acme.get(f"/v1/conversations/{conversation}/items", params={"order": "asc"}).json()
+    assert [i["role"] for i in items["data"]] == ["user", "assistant", "user", "assistant"]
+    assert items["data"][2]["content"][0]["text"] == "运费呢？"
+    other = clients["globex"].post("/v1/ask", json={"question": "x", "conversation": conversation})
+    assert other.status_code == 404

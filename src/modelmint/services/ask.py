@@ -23,8 +23,10 @@ from modelmint.core.types import Usage
 from modelmint.knowledge.evidence import Candidate, chosen, compose, rank_evidence, sentences
 from modelmint.knowledge.index import Hit, SearchOptions
 from modelmint.knowledge.terms import Terms
+from modelmint.privacy.conversation_store import ConversationRecord
 from modelmint.services.chat import open_chat
 from modelmint.services.context import Estimate, RequestContext, Used
+from modelmint.services.conversations import Conversations, item_text, message_item
 from modelmint.services.ids import object_id
 from modelmint.services.knowledge_schemas import MAX_ASK_STORES, AskRequest
 from modelmint.services.knowledge_search import KnowledgeSearch, search_options
@@ -37,6 +39,7 @@ from modelmint.store.vector_stores import Page, VectorStoreRecord
 from modelmint.tenancy.personalization import Personalization
 
 MAX_CANDIDATES = 200  # sentences ranked per question
+FOLLOW_UP_TERMS = 3  # a question with fewer words than this continues the one before
 PLAIN_INSTRUCTIONS = "Answer the question briefly, in the language it is asked in."
 
 
@@ -49,10 +52,37 @@ class Answered:
     relied: int = 0  # how many of the citations the answer quotes (they come first)
 
 
+@dataclass
+class _Asked:
+    """What a question is answered with."""
+
+    stores: list[VectorStoreRecord]
+    wanted: Personalization
+    conversation: ConversationRecord | None
+    history: list[dict[str, Any]]  # the conversation's earlier items
+    query: str  # what is searched: the question, with the one before for a follow-up
+    options: SearchOptions
+
+
+def follow_up(terms: Terms, question: str, history: list[dict[str, Any]]) -> str:
+    """The question as a search query: a short follow-up ("那运费呢？", "and in the EU?")
+    is searched together with the question asked before it."""
+    earlier = [item_text(i) for i in history if i.get("role") == "user"]
+    if earlier and len(set(terms(question))) < FOLLOW_UP_TERMS:
+        return f"{earlier[-1]} {question}"
+    return question
+
+
 class Ask:
     def __init__(
-        self, search: KnowledgeSearch, models: Models, metering: Metering, terms: Terms
+        self,
+        search: KnowledgeSearch,
+        models: Models,
+        metering: Metering,
+        terms: Terms,
+        conversations: Conversations,
     ) -> None:
+        self.conversations = conversations
         self.search = search
         self.models = models
         self.metering = metering
@@ -60,15 +90,19 @@ class Ask:
 
     async def answer(self, context: RequestContext, body: AskRequest) -> dict[str, Any]:
         """The whole `ask` object."""
-        stores = await self._stores(context, body)
-        wanted = await defaults_for(self.search.stores.db, context.account, body.user)
-        if stores:
-            options = search_options(body.question, body.max_num_results, None, 0.0, None)
+        asked = await self._prepare(context, body)
+        if asked.stores:
             answered = await self.from_stores(
-                context, stores, body.question, options, wanted.language
+                context,
+                asked.stores,
+                body.question,
+                asked.options,
+                asked.wanted.language,
+                asked.query,
             )
         else:
-            answered = await self._from_model(context, body, wanted)
+            answered = await self._from_model(context, body, asked)
+        await self._remember(context, asked, body.question, answered.answer)
         return ask_object(context, answered)
 
     async def stream(
@@ -77,28 +111,52 @@ class Ask:
         """`ask.chunk` objects: the citations first, then the answer's text, usage last
         (the chat model's answer streams as it is generated)."""
         base = {"id": object_id("ask", context.request_id), "object": "ask.chunk"}
-        stores = await self._stores(context, body)
-        wanted = await defaults_for(self.search.stores.db, context.account, body.user)
-        if not stores:
-            run = await open_chat(
-                self.models, self.metering, context.step("answer"), _plain(body, wanted, True)
-            )
+        asked = await self._prepare(context, body)
+        said: list[str] = []
+        if not asked.stores:
+            request = _plain(body, asked, stream=True)
+            run = await open_chat(self.models, self.metering, context.step("answer"), request)
             yield {**base, "delta": "", "citations": []}
             async for chunk in run.stream():
                 for choice in chunk["choices"]:
                     if choice["delta"].get("content"):
-                        yield {**base, "delta": choice["delta"]["content"]}
+                        said.append(choice["delta"]["content"])
+                        yield {**base, "delta": said[-1]}
             usage = run.usage.to_dict()
         else:
-            options = search_options(body.question, body.max_num_results, None, 0.0, None)
             answered = await self.from_stores(
-                context, stores, body.question, options, wanted.language
+                context,
+                asked.stores,
+                body.question,
+                asked.options,
+                asked.wanted.language,
+                asked.query,
             )
             yield {**base, "delta": "", "citations": answered.citations}
             for piece in _pieces(answered.answer):
+                said.append(piece)
                 yield {**base, "delta": piece}
             usage = answered.usage.to_dict()
+        await self._remember(context, asked, body.question, "".join(said))
         yield {**base, "delta": "", "finish_reason": "stop", "usage": usage}
+
+    async def _prepare(self, context: RequestContext, body: AskRequest) -> _Asked:
+        stores = await self._stores(context, body)
+        wanted = await defaults_for(self.search.stores.db, context.account, body.user)
+        conversation, history = None, []
+        if body.conversation is not None:
+            conversation = await self.conversations.get(context.account, body.conversation)
+            history = await self.conversations.history(context.account, conversation)
+        query = follow_up(self.terms, body.question, history)
+        options = search_options(query, body.max_num_results, None, 0.0, None)
+        return _Asked(stores, wanted, conversation, history, query, options)
+
+    async def _remember(
+        self, context: RequestContext, asked: _Asked, question: str, answer: str
+    ) -> None:
+        if asked.conversation is not None:
+            turn = [message_item("user", question), message_item("assistant", answer)]
+            await self.conversations.append(context.account, asked.conversation, turn)
 
     async def _stores(self, context: RequestContext, body: AskRequest) -> list[VectorStoreRecord]:
         if body.vector_store_ids is not None:
@@ -119,10 +177,12 @@ class Ask:
         question: str,
         options: SearchOptions,
         language: str | None = None,
+        query: str | None = None,
     ) -> Answered:
-        """The answer the stores' documents give, quoted, with what the search found."""
+        """The answer the stores' documents give, quoted, with what the search found;
+        `query` (the question when not given) is what is searched."""
         searched = await self.search.search_stores(
-            context.step("search"), stores, [question], options
+            context.step("search"), stores, [query or question], options
         )
         hits = searched.hits
         candidates = [
@@ -161,23 +221,24 @@ class Ask:
         return vectors[1:] @ vectors[0], result.prompt_tokens
 
     async def _from_model(
-        self, context: RequestContext, body: AskRequest, wanted: Personalization
+        self, context: RequestContext, body: AskRequest, asked: _Asked
     ) -> Answered:
-        request = _plain(body, wanted)
+        request = _plain(body, asked)
         run = await open_chat(self.models, self.metering, context.step("answer"), request)
         chat = await run.respond()
         return Answered(chat["choices"][0]["message"]["content"].strip(), [], run.usage)
 
 
-def _plain(
-    body: AskRequest, wanted: Personalization, stream: bool = False
-) -> ChatCompletionRequest:
-    """The chat request that answers a question without a knowledge base."""
+def _plain(body: AskRequest, asked: _Asked, stream: bool = False) -> ChatCompletionRequest:
+    """The chat request that answers a question without a knowledge base (after the
+    conversation's earlier turns)."""
+    earlier = [{"role": i["role"], "content": item_text(i)} for i in asked.history]
     return ChatCompletionRequest.model_validate(
         {
             "model": body.model or "default",
             "messages": [
-                {"role": "system", "content": system_prompt(wanted, PLAIN_INSTRUCTIONS)},
+                {"role": "system", "content": system_prompt(asked.wanted, PLAIN_INSTRUCTIONS)},
+                *earlier,
                 {"role": "user", "content": body.question},
             ],
             "user": body.user,

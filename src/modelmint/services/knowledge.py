@@ -42,8 +42,8 @@ class Knowledge:
         )
         self.indexes = StoreIndexes(infra.db, infra.keyring, terms, cache_chunks)
         self.search = KnowledgeSearch(self.stores, self.indexes, models, platform.metering)
-        self.ask = Ask(self.search, models, platform.metering, terms)
         self.conversations = Conversations(infra.db, infra.keyring)
+        self.ask = Ask(self.search, models, platform.metering, terms, self.conversations)
         self.responses = Responses(models, platform.metering, self.conversations, self.ask)
 
     def start(self) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from modelmint.knowledge.chunking import MAX_MAX_TOKENS, MIN_MAX_TOKENS
 
@@ -170,7 +170,7 @@ class VectorStoreSearch(Strict):
     max_num_results: int = Field(default=10, ge=1, le=50)
     filters: dict[str, Any] | None = None
     ranking_options: RankingOptions | None = None
-    rewrite_query: bool = False
+    rewrite_query: StrictBool = False
 
     @field_validator("query")
     @classmethod
@@ -192,13 +192,13 @@ class AskRequest(Strict):
     vector_store_ids: list[Annotated[str, Field(max_length=64)]] | None = Field(
         default=None, max_length=MAX_ASK_STORES
     )
-    conversation: str | None = Field(default=None, max_length=64)
+    conversation: str | None = Field(default=None, min_length=1, max_length=64)
     model: str | None = Field(
         default=None,
         max_length=256,
         description="The chat model that answers when the org has no vector stores.",
     )
-    stream: bool = False
+    stream: StrictBool = False
     max_num_results: int = Field(default=5, ge=1, le=20)
     user: str | None = Field(default=None, max_length=256)
 

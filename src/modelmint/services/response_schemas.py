@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from modelmint.services.knowledge_schemas import (
     MAX_ASK_STORES,
@@ -42,8 +42,8 @@ class ResponseCreate(Strict):
     instructions: str | None = Field(default=None, max_length=100_000)
     previous_response_id: str | None = Field(default=None, max_length=64)
     conversation: str | ConversationRef | None = None
-    store: bool = True
-    stream: bool = False
+    store: StrictBool = True
+    stream: StrictBool = False
     tools: list[FileSearchTool] | None = Field(default=None, max_length=1)
     tool_choice: Literal["auto", "none", "required"] = "auto"
     include: list[str] | None = Field(default=None, max_length=10)
@@ -53,7 +53,7 @@ class ResponseCreate(Strict):
     metadata: dict[str, str] | None = None
     user: str | None = Field(default=None, max_length=256)
     safety_identifier: str | None = Field(default=None, max_length=256)
-    parallel_tool_calls: bool = True
+    parallel_tool_calls: StrictBool = True
     truncation: Literal["disabled"] = "disabled"
 
     @field_validator("input")
