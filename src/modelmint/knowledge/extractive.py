@@ -20,17 +20,18 @@ import numpy as np
 from modelmint.knowledge.terms import Terms
 
 # measured with benchmarks/summarize.py on benchmarks/summarize_set
-TERM_WEIGHT, EMBEDDING_WEIGHT, POSITION_WEIGHT = 0.4, 0.4, 0.2
-REDUNDANCY = 0.5  # how much similarity to a picked sentence costs
+TERM_WEIGHT, EMBEDDING_WEIGHT, POSITION_WEIGHT = 0.3, 0.3, 0.4
+REDUNDANCY = 0.8  # how much similarity to a picked sentence costs
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _WORD = re.compile(r"[^\W_]+")
+_CHARACTER = re.compile(r"[^\W_]")
 
 
 def length(text: str, language: str) -> int:
-    """Words for English, characters for Chinese (as `max_words` counts them)."""
+    """Words for English; for Chinese, characters other than punctuation and spaces (as
+    `max_words` counts them)."""
     if language == "zh":
-        return len(_HAN.findall(text)) + len(_WORD.sub(" ", _HAN.sub("", text)).split()) // 2
+        return len(_CHARACTER.findall(text))
     return len(_WORD.findall(text))
 
 

@@ -1,0 +1,132 @@
+"""`/v1/classify` and `/v1/summarize` over real HTTP with httpx (fake engines): the
+answer shapes, scores that sum to 1 for each method, a summary within its budget in
+the text's order, an uploaded file summarized, another org's file a 404, bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from modelmint.api import create_app
+from modelmint.knowledge.extractive import length
+from tests.business_helpers import business_settings, first_admin_key
+from tests.helpers import fake_pool, running_server
+
+REPORT = (
+    "The council opened the new bridge on Monday. It cost 9.8 million pounds. "
+    "Traffic on the old road fell by a third in the first week. "
+    "Cyclists got a separate lane on the east side. "
+    "The mayor said a second bridge is planned for 2030. "
+    "Local shops reported more customers from across the river."
+)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[dict[str, httpx.Client]]:
+    settings = business_settings(tmp_path_factory.mktemp("tasks"))
+    admin_key = first_admin_key(settings)
+    with running_server(create_app(settings, pool=fake_pool(context_length=1024))) as url:
+        clients = {}
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin_key}"}) as h:
+            for org in ("acme", "globex"):
+                assert h.post("/admin/orgs", json={"name": org}).status_code == 201
+                key = h.post("/admin/keys", json={"org": org}).json()["key"]
+                clients[org] = httpx.Client(
+                    base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60
+                )
+        yield clients
+        for client in clients.values():
+            client.close()
+
+
+@pytest.mark.parametrize("method", ["auto", "embeddings", "chat"])
+def test_classify_answers_every_input_with_scores_summing_to_one(served, method):
+    body = {"input": ["我爱编程，编程使我快乐。", "The kettle broke."],
+            "labels": ["positive", "negative", "neutral"], "method": method}  # fmt: skip
+    answer = served["acme"].post("/v1/classify", json=body)
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert found["object"] == "list" and [d["index"] for d in found["data"]] == [0, 1]
+    for item in found["data"]:
+        scores = item["scores"]
+        assert {s["label"] for s in scores} == {"positive", "negative", "neutral"}
+        assert abs(sum(s["score"] for s in scores) - 1) < 1e-4
+        assert item["label"] == scores[0]["label"]  # best first
+    assert found["usage"]["prompt_tokens"] > 0
+
+
+def test_a_single_string_is_one_input(served):
+    found = (
+        served["acme"].post("/v1/classify", json={"input": "hello", "labels": ["a", "b"]}).json()
+    )
+    assert len(found["data"]) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"input": "x", "labels": ["only one"]},
+        {"input": "x", "labels": ["same", "same"]},
+        {"input": "x", "labels": ["a", " "]},
+        {"input": "x"},
+        {"input": [], "labels": ["a", "b"]},
+        {"input": ["x"] * 101, "labels": ["a", "b"]},
+        {"input": "x", "labels": ["a", "b"], "method": "magic"},
+        {"input": "x", "model": "fake-chat"},
+    ],
+)
+def test_bad_classifications_are_400s(served, body):
+    answer = served["acme"].post("/v1/classify", json=body)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_a_summary_keeps_the_texts_order_within_its_budget(served):
+    found = served["acme"].post("/v1/summarize", json={"input": REPORT, "max_words": 25})
+    assert found.status_code == 200, found.text
+    summary = found.json()
+    assert summary["object"] == "summary" and summary["language"] == "en"
+    text = summary["summary"]
+    assert 0 < len(text.split()) <= 25
+    kept = [s.strip() + "." for s in text.split(".") if s.strip()]
+    assert all(sentence in REPORT for sentence in kept)
+    assert [REPORT.index(s) for s in kept] == sorted(REPORT.index(s) for s in kept)
+
+
+def test_a_chinese_summary_counts_characters(served):
+    text = (
+        "。".join(f"第{i}段说明了项目的第{i}个进展，预算增加了{i}万元" for i in range(1, 9)) + "。"
+    )
+    summary = served["acme"].post("/v1/summarize", json={"input": text, "max_words": 40}).json()
+    assert summary["language"] == "zh"
+    assert 0 < length(summary["summary"], "zh") <= 40 < length(text, "zh")
+
+
+def test_an_uploaded_file_is_summarized_and_another_orgs_is_404(served):
+    acme = served["acme"]
+    file_id = acme.post(
+        "/v1/files",
+        files={"file": ("report.md", REPORT.encode())},
+        data={"purpose": "assistants"},
+    ).json()["id"]
+    mine = acme.post("/v1/summarize", json={"input": file_id, "max_words": 30})
+    assert mine.status_code == 200 and "bridge" in mine.json()["summary"]
+    theirs = served["globex"].post("/v1/summarize", json={"input": file_id})
+    assert theirs.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"input": ""},
+        {"input": "x", "max_words": 5},
+        {"input": "x", "language": "fr"},
+        {"input": "x" * 200_001},
+        {"input": "   \n  "},
+    ],
+)
+def test_bad_summaries_are_400s(served, body):
+    answer = served["acme"].post("/v1/summarize", json=body)
+    assert answer.status_code == 400, answer.text
