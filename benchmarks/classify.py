@@ -54,23 +54,23 @@ async def run(methods: list[str]) -> None:
     print("| method | set | zh accuracy | en accuracy | seconds |")
     print("|---|---|---|---|---|")
     seeds = {}
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://127.0.0.1", timeout=600
-        ) as http:
-            for method in methods:
-                for name, labels in TASKS.items():
-                    rows = load(name)
-                    started = time.perf_counter()
-                    found = await classify(http, [r["text"] for r in rows], labels, method)
-                    seconds = time.perf_counter() - started
-                    right = {"zh": [], "en": []}
-                    for row, got in zip(rows, found, strict=True):
-                        right[row["language"]].append(got["label"] == row["label"])
-                    zh, en = (sum(right[k]) / len(right[k]) for k in ("zh", "en"))
-                    print(f"| {method} | {name} | {zh:.2f} | {en:.2f} | {seconds:.1f} |")
-                seed = (await classify(http, [SEED], TASKS["sentiment"], method))[0]
-                seeds[method] = {s["label"]: s["score"] for s in seed["scores"]}
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", timeout=600) as http,
+    ):
+        for method in methods:
+            for name, labels in TASKS.items():
+                rows = load(name)
+                started = time.perf_counter()
+                found = await classify(http, [r["text"] for r in rows], labels, method)
+                seconds = time.perf_counter() - started
+                right = {"zh": [], "en": []}
+                for row, got in zip(rows, found, strict=True):
+                    right[row["language"]].append(got["label"] == row["label"])
+                zh, en = (sum(right[k]) / len(right[k]) for k in ("zh", "en"))
+                print(f"| {method} | {name} | {zh:.2f} | {en:.2f} | {seconds:.1f} |")
+            seed = (await classify(http, [SEED], TASKS["sentiment"], method))[0]
+            seeds[method] = {s["label"]: s["score"] for s in seed["scores"]}
     for method, scores in seeds.items():
         print(f"{method}: {SEED} -> positive {scores['positive']:.3f}")
 

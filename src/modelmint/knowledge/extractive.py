@@ -20,8 +20,8 @@ import numpy as np
 from modelmint.knowledge.terms import Terms
 
 # measured with benchmarks/summarize.py on benchmarks/summarize_set
-TERM_WEIGHT, EMBEDDING_WEIGHT, POSITION_WEIGHT = 0.3, 0.3, 0.4
-REDUNDANCY = 0.8  # how much similarity to a picked sentence costs
+TERM_WEIGHT, EMBEDDING_WEIGHT, POSITION_WEIGHT = 0.4, 0.4, 0.2
+REDUNDANCY = 0.3  # how much similarity to a picked sentence costs
 
 _WORD = re.compile(r"[^\W_]+")
 _CHARACTER = re.compile(r"[^\W_]")
