@@ -17,25 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-import httpx
+from knowledge_server import ingested, load_questions
 
-from modelmint.api import create_app
-from modelmint.core.settings import Settings
 from modelmint.knowledge.evidence import NOT_FOUND
-
-SET = Path(__file__).parent / "knowledge_set"
-EMBEDDINGS = "all-minilm-l6-v2"
-
-
-def load_questions() -> list[dict]:
-    lines = (SET / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
 
 
 def judged(question: dict, answer: dict, names: dict[str, str]) -> dict[str, bool]:
@@ -60,40 +47,19 @@ def judged(question: dict, answer: dict, names: dict[str, str]) -> dict[str, boo
 
 
 async def run(show_misses: bool) -> dict[str, dict[str, float]]:
-    data_dir = Path(tempfile.mkdtemp(prefix="knowledge-ask-"))
-    settings = Settings(data_dir=data_dir, auth=False, load_models=[EMBEDDINGS], worker=False)
-    app = create_app(settings)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", timeout=300) as http,
-    ):
-        names = {}
-        for path in sorted((SET / "documents").iterdir()):
-            upload = {"file": (path.name, path.read_bytes())}
-            made = await http.post("/v1/files", files=upload, data={"purpose": "assistants"})
-            names[path.name] = made.raise_for_status().json()["id"]
-        started = time.perf_counter()
-        store = (
-            await http.post("/v1/vector_stores", json={"file_ids": list(names.values())})
-        ).json()
-        while store["status"] != "completed":
-            await asyncio.sleep(0.2)
-            store = (await http.get(f"/v1/vector_stores/{store['id']}")).json()
-        print(f"ingested {store['file_counts']} in {time.perf_counter() - started:.1f} s")
-        results: dict[str, list[dict[str, bool]]] = {}
-        latencies = []
+    results: dict[str, list[dict[str, bool]]] = {}
+    latencies = []
+    async with ingested() as base:
+        print(f"ingested {len(base.file_ids)} documents in {base.seconds:.1f} s")
         for question in load_questions():
             started = time.perf_counter()
-            answer = await http.post("/v1/ask", json={"question": question["question"]})
+            answer = await base.http.post("/v1/ask", json={"question": question["question"]})
             latencies.append(time.perf_counter() - started)
-            verdict = judged(question, answer.raise_for_status().json(), names)
+            verdict = judged(question, answer.raise_for_status().json(), base.file_ids)
             results.setdefault(question["language"], []).append(verdict)
             if show_misses and not verdict["right"]:
-                print(
-                    f"  miss {question['id']}: {question['question']}\n"
-                    f"       -> {answer.json()['answer'][:160]}"
-                )
+                print(f"  miss {question['id']}: {question['question']}\n"
+                      f"       -> {answer.json()['answer'][:160]}")  # fmt: skip
     latencies.sort()
     print(f"ask latency p50 {latencies[len(latencies) // 2] * 1000:.0f} ms")
     return {language: _shares(verdicts) for language, verdicts in sorted(results.items())}
