@@ -231,3 +231,31 @@ def test_bad_chunking_and_metadata_are_400s(served):
         oai.vector_stores.create(metadata={f"k{i}": "v" for i in range(17)})
     with pytest.raises(openai.NotFoundError):
         oai.vector_stores.create(file_ids=["file-missing"])
+
+
+def test_file_batches(served):
+    oai = client(served, "acme")
+    store = oai.vector_stores.create(name="batches")
+    ids = [upload(oai, f"n{i}.txt", f"Note {i}: the meeting is on day {i}.") for i in range(3)]
+    batch = oai.vector_stores.file_batches.create_and_poll(
+        vector_store_id=store.id, file_ids=ids, attributes={"kind": "note"}
+    )
+    assert batch.id.startswith("vsfb_") and batch.object == "vector_store.files_batch"
+    assert batch.status == "completed" and batch.file_counts.completed == 3
+    listed = oai.vector_stores.file_batches.list_files(batch.id, vector_store_id=store.id)
+    assert {f.id for f in listed} == set(ids)
+    assert all(f.attributes == {"kind": "note"} for f in listed)
+    uploaded = oai.vector_stores.file_batches.upload_and_poll(
+        store.id, files=[("extra.md", b"# Extra\n\nAn extra note.")]
+    )
+    assert uploaded.file_counts.completed == 1
+    assert oai.vector_stores.retrieve(store.id).file_counts.completed == 4
+    late = oai.vector_stores.file_batches.create(
+        vector_store_id=store.id, file_ids=[upload(oai, "late.txt", "Late note " * 500)]
+    )
+    cancelled = oai.vector_stores.file_batches.cancel(late.id, vector_store_id=store.id)
+    assert cancelled.status == "cancelled"
+    assert cancelled.file_counts.in_progress == 0
+    other = client(served, "globex")
+    with pytest.raises(openai.NotFoundError):
+        other.vector_stores.file_batches.retrieve(batch.id, vector_store_id=store.id)

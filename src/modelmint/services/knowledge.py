@@ -10,6 +10,7 @@ from modelmint.knowledge.terms import Terms
 from modelmint.runtime.registry import Registry
 from modelmint.services.ask import Ask
 from modelmint.services.conversations import Conversations
+from modelmint.services.file_batches import FileBatches
 from modelmint.services.ingestion import Ingestion
 from modelmint.services.knowledge_search import KnowledgeSearch
 from modelmint.services.model_responses import Responses
@@ -40,6 +41,7 @@ class Knowledge:
             lambda: _embeddings_model(registry, embedding_model),
             self.ingestion.soon,
         )
+        self.batches = FileBatches(self.stores)
         self.indexes = StoreIndexes(infra.db, infra.keyring, terms, cache_chunks)
         self.search = KnowledgeSearch(self.stores, self.indexes, models, platform.metering)
         self.conversations = Conversations(infra.db, infra.keyring)

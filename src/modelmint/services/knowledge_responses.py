@@ -114,3 +114,12 @@ class SearchPage(Shape):
     data: list[SearchResult]
     has_more: bool
     next_page: None
+
+
+class FileBatchObject(Shape):
+    id: str
+    object: Literal["vector_store.files_batch"]
+    created_at: int
+    vector_store_id: str
+    status: Literal["in_progress", "completed", "cancelled", "failed"]
+    file_counts: FileCounts

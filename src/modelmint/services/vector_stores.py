@@ -121,7 +121,7 @@ class VectorStores:
         )
         chunking = static_chunking(body.chunking_strategy)
         members = [
-            await self._member(account, record.id, file_id, chunking, None)
+            await self.member(account, record.id, file_id, chunking, None)
             for file_id in dict.fromkeys(body.file_ids)
         ]
         await self.db.write(rows.add_store, record, members)
@@ -191,7 +191,7 @@ class VectorStores:
         return record.created_at, record.id
 
     # files in a store ---------------------------------------------------------------
-    async def _member(
+    async def member(
         self,
         account: Account,
         store_id: str,
@@ -225,7 +225,7 @@ class VectorStores:
                 param="file_id",
             )
         chunking = static_chunking(body.chunking_strategy)
-        member = await self._member(account, store.id, body.file_id, chunking, body.attributes)
+        member = await self.member(account, store.id, body.file_id, chunking, body.attributes)
         added = await self.db.write(rows.add_store_file, member)
         if added.status == "in_progress":
             self.ingest_soon()
@@ -271,7 +271,9 @@ class VectorStores:
         before: str | None = None,
         limit: int = 20,
         order: Literal["asc", "desc"] = "desc",
+        only: list[str] | None = None,
     ) -> dict[str, Any]:
+        """A page of the store's files (`only` these ids when given: a batch's)."""
         _check_limit(limit)
         store = await self.get(account, store_id)
         if status is not None and status not in rows.STATUSES:
@@ -288,7 +290,7 @@ class VectorStores:
                 found_mark = (mark.created_at, mark.file_id)
             marks.append(found_mark)
         page = Page(marks[0], marks[1], limit + 1, newest_first=order == "desc")
-        found = await self.db.read(rows.list_store_files, store.id, status, page)
+        found = await self.db.read(rows.list_store_files, store.id, status, page, only)
         return cursor_page([store_file_object(r) for r in found[:limit]], len(found) > limit)
 
     async def file_content(self, account: Account, store_id: str, file_id: str) -> dict:

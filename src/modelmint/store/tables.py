@@ -342,6 +342,19 @@ vector_store_files = Table(
     Index("ix_vs_files_status", "status", "lease_until"),
 )
 
+# files added to a store together (OpenAI's file batches): the batch's status and counts
+# are those of its files' rows
+vector_store_file_batches = Table(
+    "vector_store_file_batches",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("vector_store_id", String(40), nullable=False, index=True),
+    Column("org_id", String(40), nullable=False),
+    Column("file_ids", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("cancelled", Boolean, nullable=False),
+)
+
 # the chunks of a vector store's files: text and BM25 terms encrypted together (the
 # vault's keys), the embedding as little-endian float32 bytes
 knowledge_chunks = Table(

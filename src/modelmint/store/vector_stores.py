@@ -10,7 +10,12 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
-from modelmint.store.tables import knowledge_chunks, vector_store_files, vector_stores
+from modelmint.store.tables import (
+    knowledge_chunks,
+    vector_store_file_batches,
+    vector_store_files,
+    vector_stores,
+)
 
 stores = vector_stores.c
 members = vector_store_files.c
@@ -131,6 +136,11 @@ def delete_store(connection: Connection, org_id: str, store_id: str) -> bool:
     if found:
         connection.execute(delete(knowledge_chunks).where(chunk_store == store_id))
         connection.execute(delete(vector_store_files).where(members.vector_store_id == store_id))
+        connection.execute(
+            delete(vector_store_file_batches).where(
+                vector_store_file_batches.c.vector_store_id == store_id
+            )
+        )
     return found > 0
 
 
@@ -178,11 +188,18 @@ def find_store_file(connection: Connection, store_id: str, file_id: str) -> Stor
 
 
 def list_store_files(
-    connection: Connection, store_id: str, status: str | None, page: Page
+    connection: Connection,
+    store_id: str,
+    status: str | None,
+    page: Page,
+    only: Sequence[str] | None = None,
 ) -> list[StoreFileRecord]:
+    """A page of the store's files (by status when given; of `only` these when given)."""
     query = select(vector_store_files).where(members.vector_store_id == store_id)
     if status is not None:
         query = query.where(members.status == status)
+    if only is not None:
+        query = query.where(members.file_id.in_(list(only)))
     query = _paged(query, page, members.created_at, members.file_id)
     return [StoreFileRecord(**row._mapping) for row in connection.execute(query)]
 

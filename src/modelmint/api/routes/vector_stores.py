@@ -14,6 +14,7 @@ from modelmint.services import knowledge_responses as shapes
 from modelmint.services.context import Endpoint, RequestContext
 from modelmint.services.knowledge_schemas import (
     VectorStoreCreate,
+    VectorStoreFileBatchCreate,
     VectorStoreFileCreate,
     VectorStoreFileUpdate,
     VectorStoreSearch,
@@ -173,3 +174,59 @@ async def file_content(store_id: str, file_id: str, state: State, account: Infer
 )
 async def delete_file(store_id: str, file_id: str, state: State, account: InferenceAccount) -> Any:
     return JSONResponse(await state.knowledge.stores.delete_file(account, store_id, file_id))
+
+
+@router.post(
+    "/{store_id}/file_batches",
+    summary="Add several files to a vector store at once",
+    responses={200: {"model": shapes.FileBatchObject}},
+)
+async def create_batch(
+    store_id: str, body: VectorStoreFileBatchCreate, state: State, account: InferenceAccount
+) -> Any:
+    return JSONResponse(await state.knowledge.batches.create(account, store_id, body))
+
+
+@router.get(
+    "/{store_id}/file_batches/{batch_id}",
+    summary="Retrieve a file batch",
+    responses={200: {"model": shapes.FileBatchObject}},
+)
+async def retrieve_batch(
+    store_id: str, batch_id: str, state: State, account: InferenceAccount
+) -> Any:
+    return JSONResponse(await state.knowledge.batches.retrieve(account, store_id, batch_id))
+
+
+@router.post(
+    "/{store_id}/file_batches/{batch_id}/cancel",
+    summary="Cancel a file batch's files not yet ingested",
+    responses={200: {"model": shapes.FileBatchObject}},
+)
+async def cancel_batch(
+    store_id: str, batch_id: str, state: State, account: InferenceAccount
+) -> Any:
+    return JSONResponse(await state.knowledge.batches.cancel(account, store_id, batch_id))
+
+
+@router.get(
+    "/{store_id}/file_batches/{batch_id}/files",
+    summary="List a file batch's files",
+    responses={200: {"model": shapes.VectorStoreFileList}},
+)
+async def list_batch_files(
+    store_id: str,
+    batch_id: str,
+    state: State,
+    account: InferenceAccount,
+    filter: FileStatus | None = None,  # noqa: A002 (OpenAI's name)
+    after: str | None = None,
+    before: str | None = None,
+    limit: Limit = 20,
+    order: Order = "desc",
+) -> Any:
+    page = await state.knowledge.batches.page_files(
+        account, store_id, batch_id, status=filter, after=after, before=before, limit=limit,
+        order=order,
+    )  # fmt: skip
+    return JSONResponse(page)

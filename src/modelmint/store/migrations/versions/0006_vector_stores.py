@@ -1,4 +1,5 @@
-"""Vector stores, their files (also the ingestion queue) and the files' chunks.
+"""Vector stores, their files (also the ingestion queue), file batches and the files'
+chunks.
 
 Revision ID: 0006
 Revises: 0005
@@ -57,6 +58,21 @@ def upgrade() -> None:
     )
     op.create_index("ix_vs_files_status", "vector_store_files", ["status", "lease_until"])
     op.create_table(
+        "vector_store_file_batches",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("vector_store_id", sa.String(length=40), nullable=False),
+        sa.Column("org_id", sa.String(length=40), nullable=False),
+        sa.Column("file_ids", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("cancelled", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(
+        "ix_vector_store_file_batches_vector_store_id",
+        "vector_store_file_batches",
+        ["vector_store_id"],
+    )
+    op.create_table(
         "knowledge_chunks",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("vector_store_id", sa.String(length=40), nullable=False),
@@ -76,6 +92,10 @@ def downgrade() -> None:
     op.drop_index("ix_chunks_file", table_name="knowledge_chunks")
     op.drop_index("ix_chunks_store", table_name="knowledge_chunks")
     op.drop_table("knowledge_chunks")
+    op.drop_index(
+        "ix_vector_store_file_batches_vector_store_id", table_name="vector_store_file_batches"
+    )
+    op.drop_table("vector_store_file_batches")
     op.drop_index("ix_vs_files_status", table_name="vector_store_files")
     op.drop_index("ix_vs_files_store_created", table_name="vector_store_files")
     op.drop_table("vector_store_files")
