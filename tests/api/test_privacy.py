@@ -458,7 +458,12 @@ async def test_erase_purge_rotate_and_bad_policies(backend, tmp_path):
 
         rotated = await business.http.post("/admin/privacy/rotate-keys")
         assert rotated.status_code == 200
-        assert rotated.json() == {"active_key": keyring.active, "reencrypted": 0}
+        assert rotated.json() == {
+            "active_key": keyring.active,
+            "reencrypted": 0,
+            "conversation_rows": 0,
+            "chunks": 0,
+        }
 
         for bad in (
             {"pii_mode": "shout"},

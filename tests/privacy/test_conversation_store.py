@@ -4,17 +4,22 @@ bound to their row, purged past each org's retention, erased for one org only.""
 from __future__ import annotations
 
 import os
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
 
+from modelmint.knowledge.preparation import seal, unseal
 from modelmint.privacy import conversation_store as rows
 from modelmint.privacy.conversation_store import ConversationRecord
 from modelmint.privacy.crypto import Keyring
 from modelmint.privacy.policy import PrivacyPolicy, set_policy
+from modelmint.services.admin import rotate_keys
 from modelmint.store.database import Database
-from modelmint.store.tables import conversation_items, stored_responses
+from modelmint.store.knowledge_chunks import ChunkRow, file_chunks, finish_file
+from modelmint.store.tables import conversation_items, stored_responses, vector_store_files
+from modelmint.store.vector_stores import StoreFileRecord
 from modelmint.tenancy.orgs import create_org
 
 NOW = datetime(2026, 12, 6, 12, 0, 0)
@@ -29,9 +34,12 @@ def db(tmp_path):
     database.close()
 
 
+K1 = os.urandom(32)
+
+
 @pytest.fixture
 def keyring() -> Keyring:
-    return Keyring({"k1": os.urandom(32)})
+    return Keyring({"k1": K1})
 
 
 def _talk(db: Database, keyring: Keyring, org: str, retention: int, age: timedelta) -> str:
@@ -79,3 +87,23 @@ def test_erase_takes_one_orgs_conversations_only(db, keyring):
     assert db.run(rows.erase_conversations, acme, "test") == 3
     assert db.run(rows.find_conversation, acme, "conv_acme") is None
     assert _count(db, conversation_items) == 1 and _count(db, stored_responses) == 1
+
+
+def test_rotation_reencrypts_items_responses_and_chunks(db, keyring):
+    org_id = _talk(db, keyring, "acme", 30, timedelta(days=1))
+    member = StoreFileRecord("vs_1", "file-1", org_id, None, "in_progress", None, {}, None, 0, NOW)
+    db.run(lambda c: c.execute(vector_store_files.insert().values(**asdict(member))))
+    key_id, blob = seal(keyring, "vs_1", "退货政策", ["退货", "政策"])
+    db.run(finish_file, member, [ChunkRow("file-1", 0, 4, key_id, blob, b"\0" * 8)], 10)
+    k2 = os.urandom(32)
+    both = Keyring({"k1": K1, "k2": k2})
+    result = db.run(rotate_keys, both, "test")
+    assert (result["active_key"], result["conversation_rows"], result["chunks"]) == ("k2", 2, 1)
+    assert db.run(rotate_keys, both, "test")["chunks"] == 0  # nothing left under k1
+    only_new = Keyring({"k2": k2})
+    assert db.run(rows.read_items, only_new, "conv_acme")[0].item == {"text": SECRET}
+    chunk = db.run(file_chunks, "vs_1", "file-1")[0]
+    assert unseal(only_new, "vs_1", chunk.key_id, chunk.content_blob) == (
+        "退货政策",
+        ("退货", "政策"),
+    )

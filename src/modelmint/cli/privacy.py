@@ -114,7 +114,8 @@ def rotate_keys(
     database_url: str = DatabaseUrlOption,
     config_file: Path = ConfigOption,
 ) -> None:
-    """Re-encrypt stored bodies with the newest key.
+    """Re-encrypt stored bodies, conversations, stored responses and knowledge base
+    chunks with the newest key.
 
     Add a key first: MODELMINT_ENCRYPTION_KEYS='{"k1": "...", "k2": "<new>"}' (the last
     encrypts), or append one to encryption_keys.json in the data dir.
@@ -127,4 +128,7 @@ def rotate_keys(
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1) from exc
     result = run(Where(data_dir, database_url, config_file), service.rotate_keys, keyring, ACTOR)
-    typer.echo(f"Re-encrypted {result['reencrypted']} bodies with key {result['active_key']}.")
+    typer.echo(
+        f"Re-encrypted {result['reencrypted']} bodies, {result['conversation_rows']} "
+        f"conversation rows and {result['chunks']} chunks with key {result['active_key']}."
+    )

@@ -59,5 +59,10 @@ def unseal(
     return text, tuple(joined.split())
 
 
+def reseal(keyring: Keyring, store_id: str, key_id: str, blob: bytes) -> tuple[str, bytes]:
+    """A sealed chunk encrypted again with the active key (key rotation)."""
+    return keyring.encrypt(keyring.decrypt(key_id, blob, _context(store_id)), _context(store_id))
+
+
 def _context(store_id: str) -> str:
     return f"chunk:{store_id}"

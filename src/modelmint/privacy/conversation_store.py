@@ -213,3 +213,22 @@ def erase_conversations(connection: Connection, org_id: str, actor: str) -> int:
     removed += connection.execute(delete(stored_responses).where(answers.org_id == org_id)).rowcount
     record(connection, actor, "conversations.erase", org_id, {"removed": removed})
     return removed
+
+
+def rotate_conversations(connection: Connection, keyring: Keyring) -> int:
+    """Re-encrypt every conversation item and stored response not under the active key;
+    how many."""
+    done = 0
+    for table, blob, key in (
+        (conversation_items, "item_blob", items.id),
+        (stored_responses, "response_blob", answers.id),
+    ):
+        stale = connection.execute(select(table).where(table.c.key_id != keyring.active)).all()
+        for row in stale:
+            text = keyring.decrypt(row.key_id, getattr(row, blob), row.id)
+            key_id, sealed = keyring.encrypt(text, row.id)
+            connection.execute(
+                update(table).where(key == row.id).values({"key_id": key_id, blob: sealed})
+            )
+        done += len(stale)
+    return done

@@ -31,11 +31,13 @@ from modelmint.core.bounds import (
     UsdPerMtok,
 )
 from modelmint.core.ids import iso_utc, month_of, utcnow
+from modelmint.knowledge.preparation import reseal
 from modelmint.privacy import bodies
-from modelmint.privacy.conversation_store import erase_conversations
+from modelmint.privacy.conversation_store import erase_conversations, rotate_conversations
 from modelmint.privacy.crypto import Keyring
 from modelmint.privacy.policy import PrivacyPolicy, get_policy, set_policy
 from modelmint.store.audit import record as audit
+from modelmint.store.knowledge_chunks import rekey_chunks
 from modelmint.store.tables import api_keys
 from modelmint.tenancy import keys, orgs, plans, revisions
 
@@ -377,5 +379,12 @@ def purge_bodies(connection: Connection, actor: str) -> dict:
 
 
 def rotate_keys(connection: Connection, keyring: Keyring, actor: str) -> dict:
+    """Every stored body, conversation item, stored response and knowledge chunk not
+    under the active key, encrypted again with it (then older keys can be dropped)."""
     count = bodies.rotate_keys(connection, keyring, actor)
-    return {"active_key": keyring.active, "reencrypted": count}
+    talks = rotate_conversations(connection, keyring)
+    chunks = rekey_chunks(connection, keyring.active, functools.partial(reseal, keyring))
+    audit(connection, actor, "keys.rotate", keyring.active,
+          {"conversation_rows": talks, "chunks": chunks})  # fmt: skip
+    return {"active_key": keyring.active, "reencrypted": count,
+            "conversation_rows": talks, "chunks": chunks}  # fmt: skip

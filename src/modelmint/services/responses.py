@@ -508,4 +508,6 @@ class BodiesPurged(Shape):
 
 class KeysRotated(Shape):
     active_key: str = Field(description="The id of the encryption key now in use")
-    reencrypted: int
+    reencrypted: int = Field(description="Stored bodies encrypted again")
+    conversation_rows: int = Field(description="Conversation items and stored responses")
+    chunks: int = Field(description="Knowledge base chunks")

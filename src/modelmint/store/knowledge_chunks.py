@@ -5,7 +5,7 @@ back in the order they were written."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -149,3 +149,30 @@ def file_chunks(connection: Connection, store_id: str, file_id: str) -> list[Sto
         .order_by(chunks.position)
     )
     return [StoredChunk(*row) for row in connection.execute(query)]
+
+
+def rekey_chunks(
+    connection: Connection,
+    active: str,
+    reseal: Callable[[str, str, bytes], tuple[str, bytes]],
+    batch: int = 1000,
+) -> int:
+    """Re-encrypt every chunk not under the `active` key with `reseal(store id, key id,
+    blob) -> (key id, blob)`, a batch at a time; how many."""
+    done = 0
+    while True:
+        stale = connection.execute(
+            select(chunks.id, chunks.vector_store_id, chunks.key_id, chunks.content_blob)
+            .where(chunks.key_id != active)
+            .limit(batch)
+        ).all()
+        for row in stale:
+            key_id, blob = reseal(row.vector_store_id, row.key_id, row.content_blob)
+            connection.execute(
+                update(knowledge_chunks)
+                .where(chunks.id == row.id)
+                .values(key_id=key_id, content_blob=blob)
+            )
+        done += len(stale)
+        if len(stale) < batch:
+            return done
