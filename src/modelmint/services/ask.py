@@ -185,11 +185,13 @@ class Ask:
             context.step("search"), stores, [query or question], options
         )
         hits = searched.hits
-        candidates = [
-            Candidate(text, i, hit.score)
-            for i, hit in enumerate(hits)
+        # overlapping chunks share sentences: each is a candidate once, from its best chunk
+        first_seen = {
+            text: Candidate(text, i, hit.score)
+            for i, hit in reversed(list(enumerate(hits)))
             for text in sentences(hit.chunk.text)
-        ][:MAX_CANDIDATES]
+        }
+        candidates = sorted(first_seen.values(), key=lambda c: c.source)[:MAX_CANDIDATES]
         if not candidates:
             return Answered(compose(question, [], language), [], Usage(searched.tokens, 0), hits)
         similarities, tokens = await self._similarities(
