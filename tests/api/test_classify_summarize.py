@@ -130,3 +130,15 @@ def test_an_uploaded_file_is_summarized_and_another_orgs_is_404(served):
 def test_bad_summaries_are_400s(served, body):
     answer = served["acme"].post("/v1/summarize", json=body)
     assert answer.status_code == 400, answer.text
+
+
+def test_a_file_past_the_summary_limit_is_a_400_naming_it(served, monkeypatch):
+    from modelmint.services import summarize
+
+    monkeypatch.setattr(summarize, "MAX_SUMMARY_FILE_BYTES", 100)
+    acme = served["acme"]
+    file_id = acme.post(
+        "/v1/files", files={"file": ("big.md", REPORT.encode())}, data={"purpose": "assistants"}
+    ).json()["id"]
+    answer = acme.post("/v1/summarize", json={"input": file_id})
+    assert answer.status_code == 400 and "100 bytes" in answer.json()["error"]["message"]

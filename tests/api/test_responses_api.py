@@ -60,6 +60,8 @@ def test_a_whole_response(served):
     assert message.type == "message" and message.role == "assistant"
     assert made.usage.input_tokens > 0 and made.usage.output_tokens > 0
     assert oai.responses.retrieve(made.id).output_text == made.output_text
+    inputs = oai.responses.input_items.list(made.id)
+    assert [item.content[0].text for item in inputs.data] == ["Say hello."]
 
 
 def test_a_streamed_response_has_the_event_sequence(served):

@@ -259,3 +259,25 @@ def test_file_batches(served):
     other = client(served, "globex")
     with pytest.raises(openai.NotFoundError):
         other.vector_stores.file_batches.retrieve(batch.id, vector_store_id=store.id)
+
+
+def test_files_past_the_ingestion_limits_fail_alone_naming_them(served, monkeypatch):
+    from modelmint.services import ingestion
+
+    oai = client(served, "acme")
+    monkeypatch.setattr(ingestion, "MAX_FILE_BYTES", 200)
+    big = upload(oai, "big.txt", "word " * 100)
+    small = upload(oai, "small.txt", "A small file about lamps.")
+    store = oai.vector_stores.create(file_ids=[big, small])
+    ready = wait_ready(oai, store.id)
+    assert (ready.file_counts.completed, ready.file_counts.failed) == (1, 1)
+    failed = oai.vector_stores.files.retrieve(file_id=big, vector_store_id=store.id)
+    assert "200 bytes" in failed.last_error.message
+    monkeypatch.setattr(ingestion, "MAX_FILE_BYTES", 10**9)
+    monkeypatch.setattr(ingestion, "MAX_CHUNKS", 2)
+    many = upload(oai, "many.txt", "\n\n".join(f"Paragraph {i}. " + "text " * 150
+                                               for i in range(5)))  # fmt: skip
+    crowded = oai.vector_stores.create(file_ids=[many])
+    wait_ready(oai, crowded.id)
+    failed = oai.vector_stores.files.retrieve(file_id=many, vector_store_id=crowded.id)
+    assert failed.status == "failed" and "at most 2" in failed.last_error.message

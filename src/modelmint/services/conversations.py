@@ -23,6 +23,7 @@ from modelmint.tenancy.directory import Account
 MAX_ITEMS_PER_REQUEST = 20  # OpenAI's limit on items added at once
 MAX_LIST = 100
 MAX_TEXT = 1_000_000
+MAX_HISTORY = 200  # earlier items a new turn reads (a model's context holds fewer)
 ROLES = ("user", "assistant", "system", "developer")
 
 
@@ -172,9 +173,13 @@ class Conversations:
         await self.db.write(rows.add_items, self.keyring, record, self._stored(account, new_items))
 
     async def history(self, account: Account, record: ConversationRecord) -> list[dict]:
-        """The conversation's items, oldest first (as kept: redacted if the policy says)."""
-        found = await self.db.read(rows.read_items, self.keyring, record.id)
-        return [stored.item for stored in found]
+        """The conversation's newest `MAX_HISTORY` items, oldest first (as kept: redacted
+        if the policy says)."""
+        found = await self.db.read(
+            lambda c: rows.read_items(c, self.keyring, record.id, limit=MAX_HISTORY,
+                                      newest_first=True)
+        )  # fmt: skip
+        return [stored.item for stored in reversed(found)]
 
     async def page_items(
         self,

@@ -49,6 +49,8 @@ LEASE = timedelta(seconds=120)
 POLL_SECONDS = 5.0  # files added on other replicas, or left by dead ones, wait at most this
 EMBED_BATCH = 64  # windows per embeddings call; the lease is renewed between calls
 WINDOW_MARGIN = 8  # tokens left free in a window for the model's special tokens
+MAX_FILE_BYTES = 64 * 1024 * 1024  # a file read whole into memory to be parsed
+MAX_CHUNKS = 20_000  # a file's chunks: about 7 minutes of embedding on 2 cores
 
 
 class Abandoned(Exception):
@@ -180,6 +182,11 @@ class Ingestion:
         if file is None:
             raise Abandoned
         sizes = record.chunking["static"]
+        if file.bytes > MAX_FILE_BYTES:
+            raise DocumentError(
+                f"{file.filename} is {file.bytes:,} bytes; a knowledge base reads files of up "
+                f"to {MAX_FILE_BYTES:,} bytes. Split it into smaller files."
+            )
 
         def work() -> list[PreparedChunk]:
             content = b"".join(self.vault.read(file.org_id, file.id, file.key_id))
@@ -191,7 +198,13 @@ class Ingestion:
                 sizes["chunk_overlap_tokens"],
             )
 
-        return await asyncio.get_running_loop().run_in_executor(self._cpu, work)
+        chunks = await asyncio.get_running_loop().run_in_executor(self._cpu, work)
+        if len(chunks) > MAX_CHUNKS:
+            raise DocumentError(
+                f"{file.filename} makes {len(chunks):,} chunks; a file may make at most "
+                f"{MAX_CHUNKS:,}. Split it, or use larger chunks."
+            )
+        return chunks
 
     async def _sealed(
         self, record: StoreFileRecord, chunks: list[PreparedChunk], vectors: np.ndarray

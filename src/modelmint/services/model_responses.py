@@ -27,6 +27,7 @@ from modelmint.services.ask import Answered, Ask
 from modelmint.services.chat import open_chat
 from modelmint.services.context import RequestContext
 from modelmint.services.conversations import (
+    MAX_HISTORY,
     Conversations,
     item_text,
     message_item,
@@ -135,7 +136,7 @@ class Responses:
         conversation = None
         if body.previous_response_id:
             stored = await self._stored(account, body.previous_response_id)
-            earlier = stored["context"]
+            earlier = stored["context"][-MAX_HISTORY:]
         elif body.conversation_id():
             conversation = await self.conversations.get(account, body.conversation_id())
             earlier = await self.conversations.history(account, conversation)

@@ -36,6 +36,7 @@ from modelmint.tenancy.directory import Account
 
 PIECE_TOKENS = 1500  # a long text is summarized in pieces of this size, then as a whole
 MAX_SENTENCES = 4000
+MAX_SUMMARY_FILE_BYTES = 16 * 1024 * 1024  # read whole into memory to be parsed
 _FILE_ID = re.compile(r"^file-[0-9a-f]{24}$")
 
 
@@ -85,6 +86,12 @@ class Summarize:
         if not _FILE_ID.match(given.strip()):
             return given
         record, chunks = await self.files.content(account, given.strip())
+        if record.bytes > MAX_SUMMARY_FILE_BYTES:
+            raise InvalidRequestError(
+                f"{record.filename} is {record.bytes:,} bytes; summaries read files of up to "
+                f"{MAX_SUMMARY_FILE_BYTES:,} bytes. Split the file.",
+                param="input",
+            )
 
         def read() -> str:
             return document_text(record.filename, b"".join(chunks))
