@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
-from typing import TypeVar
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 T = TypeVar("T")
 
@@ -54,3 +54,22 @@ async def _disconnected(request: Request) -> None:
 
 def client_closed() -> Response:
     return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
+async def answered(request: Request, work: Awaitable[Any]) -> Response:
+    """`work`'s JSON answer, or the nobody-listens status when the client left first."""
+    try:
+        return JSONResponse(await unless_disconnected(request, work))
+    except ClientDisconnected:
+        return client_closed()
+
+
+async def first_of(request: Request, events: AsyncIterator[Any]) -> Any:
+    """A stream's first event, read before the response starts (so an error a caller can
+    fix gets its status); `ClientDisconnected`, with the stream closed, when the client
+    left first."""
+    try:
+        return await unless_disconnected(request, anext(events))
+    except ClientDisconnected:
+        await events.aclose()
+        raise

@@ -50,6 +50,7 @@ def sse_response(
             logger.exception("stream failed unexpectedly")
             failure = ModelmintError("The server failed while streaming; it has been logged.")
             yield {"data": _dump(failure.to_dict())}
+
     return _Closing(events(), chunks, on_close, sep="\n", ping=15, headers=dict(headers))
 
 

@@ -14,7 +14,6 @@ measured best by benchmarks/classify.py):
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ import numpy as np
 
 from modelmint.core.errors import InvalidRequestError
 from modelmint.core.types import Usage
+from modelmint.knowledge.evidence import language_of
 from modelmint.runtime.engine import GenerationRequest, SamplingParams
 from modelmint.services.access import check_model_allowed
 from modelmint.services.chat import ChatRun
@@ -32,7 +32,6 @@ from modelmint.services.privacy import RequestPrivacy
 from modelmint.services.schemas import ChatCompletionRequest
 from modelmint.services.task_schemas import ClassifyRequest
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 TOP_LOGPROBS = 200  # the answer's first token: where each label's first tokens are found
 # measured with benchmarks/classify.py on the default models (SmolLM2-135M, MiniLM-L6):
 # embeddings 0.78/0.67 on English sentiment/tickets, chat 0.63/0.25; both near chance on
@@ -144,7 +143,7 @@ class Classify:
     ) -> Scored:
         spec, engine = await self.models.get(context.account, model)
         check_model_allowed(context.account.principal, spec)
-        language = "zh" if any(_HAN.search(t) for t in texts) else "en"
+        language = "zh" if any(language_of(t) == "zh" for t in texts) else "en"
         sentences = [LABEL_SENTENCE[language].format(label=label) for label in labels]
         everything = sentences + texts
         lengths = await engine.count(everything)

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from modelmint.knowledge.chunking import MAX_MAX_TOKENS, MIN_MAX_TOKENS
 
@@ -39,6 +47,18 @@ def check_pairs(pairs: dict[str, Any] | None, values: tuple[type, ...], what: st
             raise ValueError(f"{what}[{key!r}] must be one of {[v.__name__ for v in values]}")
         if isinstance(value, str) and len(value) > 512:
             raise ValueError(f"{what}[{key!r}] is longer than 512 characters")
+
+
+def _checked(values: tuple[type, ...], what: str) -> AfterValidator:
+    def check(pairs: dict[str, Any] | None) -> dict[str, Any] | None:
+        check_pairs(pairs, values, what)
+        return pairs
+
+    return AfterValidator(check)
+
+
+Metadata = Annotated[dict[str, str] | None, _checked((str,), "metadata")]
+Attributes = Annotated[dict[str, Attribute] | None, _checked((str, int, float, bool), "attributes")]
 
 
 class StaticSizes(Strict):
@@ -91,13 +111,7 @@ class VectorStoreCreate(Strict):
     )
     chunking_strategy: Chunking | None = None
     expires_after: ExpiresAfter | None = None
-    metadata: dict[str, str] | None = None
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        check_pairs(value, (str,), "metadata")
-        return value
+    metadata: Metadata = None
 
     @model_validator(mode="after")
     def _chunking_needs_files(self) -> VectorStoreCreate:
@@ -109,49 +123,25 @@ class VectorStoreCreate(Strict):
 class VectorStoreUpdate(Strict):
     name: str | None = Field(default=None, max_length=256)
     expires_after: ExpiresAfter | None = None
-    metadata: dict[str, str] | None = None
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        check_pairs(value, (str,), "metadata")
-        return value
+    metadata: Metadata = None
 
 
 class VectorStoreFileCreate(Strict):
     file_id: str = Field(min_length=1, max_length=64)
-    attributes: dict[str, Attribute] | None = None
+    attributes: Attributes = None
     chunking_strategy: Chunking | None = None
-
-    @field_validator("attributes")
-    @classmethod
-    def _attributes(cls, value: dict[str, Attribute] | None) -> dict[str, Attribute] | None:
-        check_pairs(value, (str, int, float, bool), "attributes")
-        return value
 
 
 class VectorStoreFileBatchCreate(Strict):
     file_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         min_length=1, max_length=MAX_FILES_PER_REQUEST
     )
-    attributes: dict[str, Attribute] | None = None
+    attributes: Attributes = None
     chunking_strategy: Chunking | None = None
-
-    @field_validator("attributes")
-    @classmethod
-    def _attributes(cls, value: dict[str, Attribute] | None) -> dict[str, Attribute] | None:
-        check_pairs(value, (str, int, float, bool), "attributes")
-        return value
 
 
 class VectorStoreFileUpdate(Strict):
-    attributes: dict[str, Attribute] | None
-
-    @field_validator("attributes")
-    @classmethod
-    def _attributes(cls, value: dict[str, Attribute] | None) -> dict[str, Attribute] | None:
-        check_pairs(value, (str, int, float, bool), "attributes")
-        return value
+    attributes: Attributes
 
 
 class HybridSearch(Strict):

@@ -7,7 +7,6 @@ are merged by score. `search_page` answers `POST /v1/vector_stores/{id}/search`;
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ import numpy as np
 from modelmint.core.errors import InvalidRequestError
 from modelmint.core.ids import utcnow
 from modelmint.core.types import Usage
+from modelmint.knowledge.evidence import language_of
 from modelmint.knowledge.filters import FilterError, compile_filter
 from modelmint.knowledge.index import Hit, SearchOptions
 from modelmint.services.context import Estimate, RequestContext, Used
@@ -28,13 +28,11 @@ from modelmint.services.vector_stores import VectorStores
 from modelmint.store import vector_stores as store_rows
 from modelmint.store.vector_stores import VectorStoreRecord
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-
 
 def default_weights(query: str) -> tuple[float, float]:
     """(text weight, embedding weight) when the caller gives none, measured per language
     with benchmarks/knowledge_retrieval.py: the embeddings model reads Chinese poorly."""
-    return (3.0, 1.0) if _HAN.search(query) else (1.0, 2.0)
+    return (3.0, 1.0) if language_of(query) == "zh" else (1.0, 2.0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, 
 
 from modelmint.services.knowledge_schemas import (
     MAX_ASK_STORES,
+    Metadata,
     RankingOptions,
-    check_pairs,
 )
 
 MAX_INPUT_ITEMS = 200
@@ -50,7 +50,7 @@ class ResponseCreate(Strict):
     max_output_tokens: int | None = Field(default=None, ge=16, le=1_000_000)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, gt=0, le=1)
-    metadata: dict[str, str] | None = None
+    metadata: Metadata = None
     user: str | None = Field(default=None, max_length=256)
     safety_identifier: str | None = Field(default=None, max_length=256)
     parallel_tool_calls: StrictBool = True
@@ -69,12 +69,6 @@ class ResponseCreate(Strict):
         for name in value or []:
             if name not in INCLUDABLE:
                 raise ValueError(f"include: {name!r} is not available; use {INCLUDABLE[0]!r}")
-        return value
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        check_pairs(value, (str,), "metadata")
         return value
 
     @model_validator(mode="after")

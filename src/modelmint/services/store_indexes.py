@@ -80,9 +80,6 @@ class StoreIndexes:
     def held_chunks(self) -> int:
         return sum(len(held.index) for held in self._held.values())
 
-    def forget(self, store_id: str) -> None:
-        self._held.pop(store_id, None)
-
 
 def build_index(
     keyring: Keyring, store_id: str, stored: list[StoredChunk], terms: Terms

@@ -31,9 +31,7 @@ async def upload(
     purpose: Annotated[str, Form(description="fine-tune, assistants, user_data, ...")],
     state: State,
     account: InferenceAccount,
-    anchor: Annotated[
-        Literal["created_at"] | None, Form(alias="expires_after[anchor]")
-    ] = None,
+    anchor: Annotated[Literal["created_at"] | None, Form(alias="expires_after[anchor]")] = None,
     seconds: Annotated[int | None, Form(alias="expires_after[seconds]")] = None,
 ) -> Any:
     try:

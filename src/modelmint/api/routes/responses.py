@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 
 from modelmint.api.deps import API_KEY, InferenceAccount, RequestId, State
-from modelmint.api.disconnect import ClientDisconnected, client_closed, unless_disconnected
+from modelmint.api.disconnect import ClientDisconnected, answered, client_closed, first_of
 from modelmint.api.errors import documented_errors
 from modelmint.api.sse import event_stream, sse_response
 from modelmint.services import conversation_responses as shapes
@@ -46,15 +46,11 @@ async def create_response(
     context = RequestContext(account, request_id, Endpoint.RESPONSES, body.model)
     service = state.knowledge.responses
     if not body.stream:
-        try:
-            return JSONResponse(await unless_disconnected(request, service.create(context, body)))
-        except ClientDisconnected:
-            return client_closed()
+        return await answered(request, service.create(context, body))
     events = service.stream(context, body)
     try:
-        first = await unless_disconnected(request, anext(events))
+        first = await first_of(request, events)
     except ClientDisconnected:
-        await events.aclose()
         return client_closed()
     return sse_response(first, events, lambda: None, {"X-Accel-Buffering": "no"})
 

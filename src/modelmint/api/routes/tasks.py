@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from modelmint.api.deps import API_KEY, InferenceAccount, RequestId, State
-from modelmint.api.disconnect import ClientDisconnected, client_closed, unless_disconnected
+from modelmint.api.disconnect import ClientDisconnected, answered, client_closed, first_of
 from modelmint.api.errors import documented_errors
 from modelmint.api.sse import event_stream, sse_response
 from modelmint.services import task_responses as shapes
@@ -47,15 +46,11 @@ async def ask(
     context = RequestContext(account, request_id, Endpoint.ASK, body.model or "")
     service = state.knowledge.ask
     if not body.stream:
-        try:
-            return JSONResponse(await unless_disconnected(request, service.answer(context, body)))
-        except ClientDisconnected:
-            return client_closed()
+        return await answered(request, service.answer(context, body))
     chunks = service.stream(context, body)
     try:
-        first = await unless_disconnected(request, anext(chunks))
+        first = await first_of(request, chunks)
     except ClientDisconnected:
-        await chunks.aclose()
         return client_closed()
     return sse_response(first, chunks, lambda: None, {"X-Accel-Buffering": "no"})
 
@@ -73,11 +68,7 @@ async def classify(
     request_id: RequestId,
 ) -> Any:
     context = RequestContext(account, request_id, Endpoint.CLASSIFY, body.model or "")
-    try:
-        work = state.tasks.classify.classify(context, body)
-        return JSONResponse(await unless_disconnected(request, work))
-    except ClientDisconnected:
-        return client_closed()
+    return await answered(request, state.tasks.classify.classify(context, body))
 
 
 @router.post(
@@ -93,8 +84,4 @@ async def summarize(
     request_id: RequestId,
 ) -> Any:
     context = RequestContext(account, request_id, Endpoint.SUMMARIZE, body.model or "")
-    try:
-        work = state.tasks.summarize.summarize(context, body)
-        return JSONResponse(await unless_disconnected(request, work))
-    except ClientDisconnected:
-        return client_closed()
+    return await answered(request, state.tasks.summarize.summarize(context, body))
