@@ -1,9 +1,11 @@
 """`/v1/classify` and `/v1/summarize` over real HTTP with httpx (fake engines): the
 answer shapes, scores that sum to 1 for each method, a summary within its budget in
-the text's order, an uploaded file summarized, another org's file a 404, bad input."""
+the text's order, an uploaded file summarized, another org's file a 404, bad input;
+Chinese glossed into English for a model that reads no Chinese."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import httpx
@@ -11,6 +13,9 @@ import pytest
 
 from modelmint.api import create_app
 from modelmint.knowledge.extractive import length
+from modelmint.knowledge.glossary import Glossary
+from modelmint.runtime.registry import ModelSpec
+from modelmint.services.classify import Classify
 from tests.business_helpers import business_settings, first_admin_key
 from tests.helpers import fake_pool, running_server
 
@@ -142,3 +147,16 @@ def test_a_file_past_the_summary_limit_is_a_400_naming_it(served, monkeypatch):
     ).json()["id"]
     answer = acme.post("/v1/summarize", json={"input": file_id})
     assert answer.status_code == 400 and "100 bytes" in answer.json()["error"]["message"]
+
+
+def test_chinese_reaches_a_model_that_reads_no_chinese_as_english_glosses():
+    classify = Classify(None, None, "chat", "embeddings", Glossary())  # type: ignore[arg-type]
+    texts = ["我爱编程，编程使我快乐。", "plain"]
+
+    def spec(languages: list[str]) -> ModelSpec:
+        return ModelSpec(name="m", engine="embeddings", path="m", languages=languages)
+
+    english = asyncio.run(classify._readable(spec(["en"]), texts))
+    assert "love" in english[0].split() and english[1] == "plain"
+    for reads_chinese in ([], ["en", "zh"]):
+        assert asyncio.run(classify._readable(spec(reads_chinese), texts)) == texts

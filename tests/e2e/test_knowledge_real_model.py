@@ -1,6 +1,7 @@
 """Knowledge bases on the real default models with the official openai client: the
 bilingual set's documents ingested with MiniLM, searched and asked in both languages;
-a multi-turn response whose second turn reuses the first's prompt cache."""
+a multi-turn response whose second turn reuses the first's prompt cache; Chinese
+sentiment classified through English glosses."""
 
 from __future__ import annotations
 
@@ -82,3 +83,11 @@ def test_the_second_turn_reuses_the_first_from_the_prompt_cache(oai):
                                   conversation=conversation.id, max_output_tokens=32)  # fmt: skip
     assert second.usage.input_tokens_details.cached_tokens > 0
     assert second.output_text
+
+
+def test_chinese_sentiment_is_read_through_english_glosses(real_server_url):
+    texts = ["我爱编程，编程使我快乐。", "这家餐厅太难吃了，服务也很差，再也不来了。"]
+    body = {"input": texts, "labels": ["positive", "negative"]}  # auto: embeddings
+    answer = httpx.post(real_server_url + "/v1/classify", json=body, timeout=300)
+    assert answer.status_code == 200, answer.text
+    assert [item["label"] for item in answer.json()["data"]] == ["positive", "negative"]

@@ -41,6 +41,10 @@ class ModelSpec(BaseModel):
     default_system_prompt: str | None = None
     defaults: dict[str, Any] = Field(default_factory=dict)
     description: str = ""
+    languages: list[str] = Field(
+        default_factory=list,
+        description="Languages the model reads well, as ISO codes (empty: all of them).",
+    )
     owned_by: str = "modelmint"
     # upstream engine
     base_url: str | None = None

@@ -9,10 +9,14 @@ measured best by benchmarks/classify.py):
   batched request, one ledger row);
 - `embeddings`: the cosine similarity of the text's embedding to each label's (the
   label put in a sentence), through a softmax at a measured temperature.
+
+A model whose registry entry says it reads no Chinese (the default MiniLM) is given
+Chinese texts and labels as English word glosses (knowledge/glossary.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +26,9 @@ import numpy as np
 from modelmint.core.errors import InvalidRequestError
 from modelmint.core.types import Usage
 from modelmint.knowledge.evidence import language_of
-from modelmint.runtime.engine import GenerationRequest, SamplingParams
+from modelmint.knowledge.glossary import Glossary
+from modelmint.runtime.engine import Engine, GenerationRequest, SamplingParams
+from modelmint.runtime.registry import ModelSpec
 from modelmint.services.access import check_model_allowed
 from modelmint.services.chat import ChatRun
 from modelmint.services.context import Estimate, RequestContext, Used
@@ -33,15 +39,15 @@ from modelmint.services.schemas import ChatCompletionRequest
 from modelmint.services.task_schemas import ClassifyRequest
 
 TOP_LOGPROBS = 200  # the answer's first token: where each label's first tokens are found
-# measured with benchmarks/classify.py on the default models (SmolLM2-135M, MiniLM-L6):
-# embeddings 0.78/0.67 on English sentiment/tickets, chat 0.63/0.25; both near chance on
-# Chinese, which neither model reads well (a multilingual chat model upstream, named by
-# `model` with method "chat", is the way to better Chinese)
+# measured with benchmarks/classify.py on the default models (SmolLM2-135M, MiniLM-L6),
+# Chinese (glossed)/English accuracy: embeddings 0.62/0.78 on sentiment, 0.60/0.65 on
+# tickets; chat 0.55/0.58 and 0.54/0.27. A larger multilingual chat model upstream, named
+# by `model` with method "chat", is the way to better zero-shot labels
 AUTO_METHOD = "embeddings"
 CHAT_TEMPERATURE = 1.0
 CONTENT_FREE = "N/A"
 EMBEDDING_TEMPERATURE = 0.05
-LABEL_SENTENCE = {"en": "This text is about {label}.", "zh": "这段话是关于{label}的。"}
+LABEL_SENTENCE = "This text is about {label}."
 INSTRUCTIONS = (
     "Classify the text. Reply with the number of the one label that fits it best, and nothing else."
 )
@@ -56,12 +62,18 @@ class Scored:
 
 class Classify:
     def __init__(
-        self, models: Models, metering: Metering, chat_model: str, embeddings_model: str
+        self,
+        models: Models,
+        metering: Metering,
+        chat_model: str,
+        embeddings_model: str,
+        glossary: Glossary,
     ) -> None:
         self.models = models
         self.metering = metering
         self.chat_model = chat_model
         self.embeddings_model = embeddings_model
+        self.glossary = glossary
 
     async def classify(self, context: RequestContext, body: ClassifyRequest) -> dict[str, Any]:
         if body.labels is None:
@@ -74,11 +86,15 @@ class Classify:
         method = AUTO_METHOD if body.method == "auto" else body.method
         privacy = RequestPrivacy(context.account.policy)
         texts = privacy.redacted(body.inputs(), param="input")
+        default = self.chat_model if method == "chat" else self.embeddings_model
+        spec, engine = await self.models.get(context.account, body.model or default)
+        check_model_allowed(context.account.principal, spec)
+        shown = await self._readable(spec, labels)
+        texts = await self._readable(spec, texts)
         if method == "chat":
-            scored = await self._by_chat(context, body.model or self.chat_model, texts, labels)
+            scored = await self._by_chat(context, spec, engine, texts, shown)
         else:
-            model = body.model or self.embeddings_model
-            scored = await self._by_embeddings(context, model, texts, labels)
+            scored = await self._by_embeddings(context, spec, engine, texts, shown)
         return {
             "object": "list",
             "model": scored.model,
@@ -99,19 +115,25 @@ class Classify:
             "usage": scored.usage.to_dict(),
         }
 
-    async def _by_chat(
-        self, context: RequestContext, model: str, texts: list[str], labels: list[str]
-    ) -> Scored:
-        probabilities, usage, name = await self.chat_probabilities(context, model, texts, labels)
-        return Scored(calibrated(probabilities[: len(texts)], probabilities[-1]), usage, name)
+    async def _readable(self, spec: ModelSpec, texts: list[str]) -> list[str]:
+        """The texts as the model can read them: Chinese glossed into English words for
+        a model that reads no Chinese."""
+        if not spec.languages or "zh" in spec.languages:
+            return texts
+        if not any(language_of(text) == "zh" for text in texts):
+            return texts
+        return await asyncio.to_thread(lambda: [self.glossary.gloss(t) for t in texts])
 
-    async def chat_probabilities(
-        self, context: RequestContext, model: str, texts: list[str], labels: list[str]
-    ) -> tuple[np.ndarray, Usage, str]:
+    async def _by_chat(
+        self,
+        context: RequestContext,
+        spec: ModelSpec,
+        engine: Engine,
+        texts: list[str],
+        labels: list[str],
+    ) -> Scored:
         """Each text's probability of each label as the chat model's first answer token,
-        and a last row for the content-free text (the model's bias to divide out)."""
-        spec, engine = await self.models.get(context.account, model)
-        check_model_allowed(context.account.principal, spec)
+        calibrated by a last row for the content-free text (the model's bias)."""
         params = SamplingParams(
             max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=TOP_LOGPROBS
         )
@@ -135,16 +157,18 @@ class Classify:
             RequestPrivacy(context.account.policy),
         )
         chat = await run.respond()
-        rows = [_label_probabilities(choice, labels) for choice in chat["choices"]]
-        return np.array(rows), run.usage, spec.name
+        rows = np.array([_label_probabilities(choice, labels) for choice in chat["choices"]])
+        return Scored(calibrated(rows[: len(texts)], rows[-1]), run.usage, spec.name)
 
     async def _by_embeddings(
-        self, context: RequestContext, model: str, texts: list[str], labels: list[str]
+        self,
+        context: RequestContext,
+        spec: ModelSpec,
+        engine: Engine,
+        texts: list[str],
+        labels: list[str],
     ) -> Scored:
-        spec, engine = await self.models.get(context.account, model)
-        check_model_allowed(context.account.principal, spec)
-        language = "zh" if any(language_of(t) == "zh" for t in texts) else "en"
-        sentences = [LABEL_SENTENCE[language].format(label=label) for label in labels]
+        sentences = [LABEL_SENTENCE.format(label=_shown(label)) for label in labels]
         everything = sentences + texts
         lengths = await engine.count(everything)
         ticket = await self.metering.admit(context.using(spec.name), Estimate(sum(lengths)))

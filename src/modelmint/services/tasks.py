@@ -3,6 +3,7 @@ summarize, each on the metered path."""
 
 from __future__ import annotations
 
+from modelmint.knowledge.glossary import Glossary
 from modelmint.knowledge.terms import Terms
 from modelmint.services.classify import Classify
 from modelmint.services.models import Models
@@ -17,5 +18,5 @@ class Tasks:
         self, platform: Platform, models: Models, terms: Terms, embeddings_model: str
     ) -> None:
         metering = platform.metering
-        self.classify = Classify(models, metering, CHAT_MODEL, embeddings_model)
+        self.classify = Classify(models, metering, CHAT_MODEL, embeddings_model, Glossary())
         self.summarize = Summarize(models, metering, platform.files, terms, embeddings_model)
