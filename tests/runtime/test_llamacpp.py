@@ -8,7 +8,13 @@ import json
 import pytest
 
 from modelmint.core.errors import ContextLengthExceededError, InvalidRequestError
-from modelmint.runtime.engine import GenerationRequest, Meter, SamplingParams, TextDelta
+from modelmint.runtime.engine import (
+    GenerationRequest,
+    Meter,
+    PromptLogprobs,
+    SamplingParams,
+    TextDelta,
+)
 from modelmint.runtime.llamacpp import LlamaCppEngine
 from modelmint.runtime.registry import Registry
 
@@ -374,3 +380,33 @@ async def test_a_grammar_too_slow_to_sample_ends_only_its_own_request(engine, mo
     assert isinstance(ended, InvalidRequestError) and "to sample" in ended.message
     assert ended.param == "response_format"
     assert "apple" in text
+
+
+async def scores(engine, prompt: str) -> list:
+    request = GenerationRequest(
+        SamplingParams(max_tokens=0, logprobs=True, prompt_logprobs=True), prompt=prompt
+    )
+    events = [e async for e in engine.generate(engine.measure(request), Meter())]
+    assert isinstance(events[0], PromptLogprobs) and events[-1].reason == "length"
+    return events[0].logprobs
+
+
+async def test_a_scored_prompt_is_the_same_alone_cached_or_beside_decoding_sequences(engine):
+    # longer than one prefill chunk (128 tokens), so it is read in pieces while others decode
+    prompt = " ".join(CODE_WORDS * 25)
+    alone = await scores(engine, prompt)
+    assert len(alone) == len(
+        engine.measure(GenerationRequest(SamplingParams(), prompt=prompt)).prompt_ids
+    )
+    assert alone[0].logprob is None and all(e.logprob <= 0 for e in alone[1:])
+    again = await scores(engine, prompt)  # its cells are cached now: none may be reused
+    decoding = [
+        run(engine, prompt=code_word_prompt(w), max_tokens=24, temperature=0)
+        for w in CODE_WORDS[:4]
+    ]
+    beside, *_ = await asyncio.gather(scores(engine, prompt), *decoding)
+    for other in (again, beside):
+        assert [e.token for e in other] == [e.token for e in alone]
+        assert [e.logprob for e in other[1:]] == pytest.approx(
+            [e.logprob for e in alone[1:]], abs=0.02
+        )

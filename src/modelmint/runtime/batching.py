@@ -38,6 +38,7 @@ from modelmint.runtime.stops import StopMatcher
 
 class BatchingEngine(ABC):
     kind: str
+    scores_prompts = False
 
     def __init__(
         self,
@@ -116,6 +117,7 @@ class BatchingEngine(ABC):
                 stops=StopMatcher(params.stop),
                 logprobs=params.logprobs,
                 top_logprobs=params.top_logprobs,
+                prompt_logprobs=params.prompt_logprobs and self.scores_prompts,
                 meter=meter,
             )
             async with aclosing(scheduler.stream(sequence)) as events:

@@ -84,6 +84,7 @@ class _Round:
 
 class SentenceTransformersEngine:
     kind = "embeddings"
+    scores_prompts = False
 
     def __init__(
         self,

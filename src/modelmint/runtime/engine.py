@@ -40,6 +40,7 @@ class SamplingParams:
     repeat_penalty: float = 1.0
     logprobs: bool = False
     top_logprobs: int = 0
+    prompt_logprobs: bool = False  # each prompt token's, before any new token (llama.cpp)
     json_schema: dict[str, Any] | None = None
     json_object: bool = False
 
@@ -86,7 +87,7 @@ class TopLogprob:
 @dataclass(slots=True)
 class TokenLogprob:
     token: str
-    logprob: float
+    logprob: float | None  # None only for a prompt's first token: nothing precedes it
     bytes: list[int]
     top_logprobs: list[TopLogprob] = field(default_factory=list)
 
@@ -98,12 +99,20 @@ class TextDelta:
 
 
 @dataclass(slots=True)
+class PromptLogprobs:
+    """Every prompt token's log-probability given the tokens before it (the first has
+    none), sent once when the prompt is read, before any `TextDelta`."""
+
+    logprobs: list[TokenLogprob]
+
+
+@dataclass(slots=True)
 class Finished:
     reason: FinishReason
     usage: Usage
 
 
-GenerationEvent = TextDelta | Finished
+GenerationEvent = TextDelta | PromptLogprobs | Finished
 
 
 @dataclass(slots=True)
@@ -125,6 +134,7 @@ class Engine(Protocol):
 
     kind: str
     context_length: int
+    scores_prompts: bool  # honours SamplingParams.prompt_logprobs
     gate: AdmissionGate  # generation admits through it; `gate.slots` runs at once
 
     async def start(self) -> None: ...

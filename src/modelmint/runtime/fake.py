@@ -31,6 +31,7 @@ from modelmint.runtime.stops import StopMatcher
 
 class FakeEngine:
     kind = "fake"
+    scores_prompts = False
 
     def __init__(
         self,

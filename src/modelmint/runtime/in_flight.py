@@ -22,9 +22,11 @@ class InFlight:
     stops: StopMatcher
     logprobs: bool = False
     top_logprobs: int = 0
+    prompt_logprobs: bool = False  # score the prompt's tokens (engines that can say so)
     meter: Meter = field(default_factory=Meter)
     cancelled: bool = False
     held_logprobs: list[TokenLogprob] = field(default_factory=list)  # not yet sent
+    prompt_scores: list[TokenLogprob] = field(default_factory=list)  # of prompt[1:] so far
 
     def __post_init__(self) -> None:
         self.meter.prompt_tokens = len(self.prompt)

@@ -61,6 +61,7 @@ def _sampling_body(params: SamplingParams) -> dict[str, Any]:
 
 class UpstreamEngine:
     kind = "upstream"
+    scores_prompts = False
 
     def __init__(
         self,

@@ -2,6 +2,9 @@
 
 Each prompt gets `n` choices (index = prompt * n + i); `echo` puts the prompt before the
 answer; `logprobs` uses the legacy shape (tokens, token_logprobs, top_logprobs, offsets).
+`echo` with `logprobs` scores the prompt's tokens too (the first has none), and
+`max_tokens: 0` with `echo` only scores it: the log-likelihood requests of evaluation
+harnesses (lm-evaluation-harness's `local-completions`).
 """
 
 from __future__ import annotations
@@ -11,7 +14,13 @@ from typing import Any
 
 from modelmint.core.errors import UnsupportedParameterError
 from modelmint.core.types import Usage
-from modelmint.runtime.engine import Finished, GenerationRequest, TextDelta, TokenLogprob
+from modelmint.runtime.engine import (
+    Finished,
+    GenerationRequest,
+    PromptLogprobs,
+    TextDelta,
+    TokenLogprob,
+)
 from modelmint.services.access import check_model_allowed
 from modelmint.services.choices import Choice, n_choices, sampling_params
 from modelmint.services.context import RequestContext
@@ -31,7 +40,10 @@ def legacy_logprobs(entries: list[TokenLogprob], offset: int) -> dict[str, Any]:
     return {
         "tokens": [e.token for e in entries],
         "token_logprobs": [e.logprob for e in entries],
-        "top_logprobs": [{t.token: t.logprob for t in e.top_logprobs} for e in entries],
+        "top_logprobs": [
+            None if e.logprob is None else {t.token: t.logprob for t in e.top_logprobs}
+            for e in entries
+        ],
         "text_offset": offsets,
     }
 
@@ -65,14 +77,23 @@ class CompletionRun(GenerationRun):
     def _wants_logprobs(self) -> bool:
         return self.request.logprobs is not None
 
+    @property
+    def _scores_prompt(self) -> bool:
+        return self.request.echo and self._wants_logprobs
+
     async def chunks(self) -> AsyncIterator[dict[str, Any]]:
-        if self.request.echo:
+        offsets = {c.index: 0 for c in self.choices}
+        if self.request.echo and not self._scores_prompt:
             for choice in self.choices:
                 echoed = self._choice(choice, self._prompt_of(choice), None, None)
                 yield self._object([echoed], None)
-        offsets = {c.index: 0 for c in self.choices}
         async for choice, event in self.events():
-            if isinstance(event, TextDelta):
+            if isinstance(event, PromptLogprobs):  # the echoed prompt, with its scores
+                prompt = self._prompt_of(choice)
+                offsets[choice.index] = len(prompt)
+                logprobs = legacy_logprobs(event.logprobs, 0)
+                yield self._object([self._choice(choice, prompt, logprobs, None)], None)
+            elif isinstance(event, TextDelta):
                 logprobs = None
                 if self._wants_logprobs:
                     logprobs = legacy_logprobs(event.logprobs or [], offsets[choice.index])
@@ -89,25 +110,39 @@ class CompletionRun(GenerationRun):
         for c in self.choices:
             prefix = self._prompt_of(c) if self.request.echo else ""
             logprobs = None
-            if self._wants_logprobs:
+            if self._scores_prompt:
+                scored = collected.prompt_logprobs.get(c.index, [])
+                logprobs = legacy_logprobs([*scored, *collected.logprobs[c.index]], 0)
+            elif self._wants_logprobs:
                 logprobs = legacy_logprobs(collected.logprobs[c.index], len(prefix))
             finish = c.finished.reason if c.finished else "stop"
             out.append(self._choice(c, prefix + collected.texts[c.index], logprobs, finish))
         return self._object(out, self.usage)
 
 
+class PromptScoring(CompletionRun):
+    """Prompts read and scored, nothing generated: `respond()` gives each prompt's token
+    log-probabilities (`prompt_logprobs`, one list per request, in order), on the metered
+    path like any completion."""
+
+    async def response(self) -> dict[str, Any]:
+        collected = await self.collect()
+        return {"prompt_logprobs": [collected.prompt_logprobs[c.index] for c in self.choices]}
+
+
 async def open_completion(
     models: Models, metering: Metering, context: RequestContext, request: CompletionRequest
 ) -> CompletionRun:
     """Admitted for the worst case; `stream()` or `respond()` runs it."""
-    if request.echo and request.logprobs is not None:
-        raise UnsupportedParameterError(
-            "echo together with logprobs is not supported (prompt log-probabilities are not "
-            "computed); drop one of them.",
-            param="echo",
-        )
     spec, engine = await models.get(context.account, request.model)
     check_model_allowed(context.account.principal, spec)
+    scores_prompt = request.echo and request.logprobs is not None
+    if scores_prompt and not engine.scores_prompts:
+        raise UnsupportedParameterError(
+            f"{spec.name!r} cannot score a prompt's tokens (echo with logprobs): only "
+            "llama.cpp models can; drop echo or logprobs, or pick a GGUF model.",
+            param="echo",
+        )
     privacy = RequestPrivacy(context.account.policy)
     prompts = privacy.redacted(
         request.prompts(), param="prompt", logprobs=request.logprobs is not None
@@ -118,6 +153,7 @@ async def open_completion(
         max_tokens=request.max_tokens,
         logprobs=request.logprobs is not None,
         top_logprobs=request.logprobs or 0,
+        prompt_logprobs=scores_prompt,
     )
     requests = [
         choice

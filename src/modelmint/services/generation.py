@@ -20,6 +20,7 @@ from modelmint.runtime.engine import (
     GenerationRequest,
     Measured,
     Meter,
+    PromptLogprobs,
     TextDelta,
     TokenLogprob,
 )
@@ -57,6 +58,7 @@ class Timing:
 class Collected:
     texts: dict[int, str]
     logprobs: dict[int, list[TokenLogprob]]
+    prompt_logprobs: dict[int, list[TokenLogprob]]  # of the choices whose prompt was scored
 
 
 def _carries_text(chunk: dict[str, Any]) -> bool:
@@ -220,8 +222,11 @@ class GenerationRun:
         """Run every choice to the end: its whole text and log-probabilities."""
         texts: dict[int, list[str]] = {c.index: [] for c in self.choices}
         logprobs: dict[int, list[TokenLogprob]] = {c.index: [] for c in self.choices}
+        prompt_logprobs: dict[int, list[TokenLogprob]] = {}
         async for choice, event in self.events():
             if isinstance(event, TextDelta):
                 texts[choice.index].append(event.text)
                 logprobs[choice.index].extend(event.logprobs or [])
-        return Collected({i: "".join(t) for i, t in texts.items()}, logprobs)
+            elif isinstance(event, PromptLogprobs):
+                prompt_logprobs[choice.index] = event.logprobs
+        return Collected({i: "".join(t) for i, t in texts.items()}, logprobs, prompt_logprobs)

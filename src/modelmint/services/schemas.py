@@ -222,7 +222,7 @@ class CompletionRequest(SamplingFields):
     }
 
     prompt: str | list[str] = Field(default="<|endoftext|>")
-    max_tokens: int | None = Field(default=16, ge=1, le=1_000_000)
+    max_tokens: int | None = Field(default=16, ge=0, le=1_000_000)  # 0: score with echo
     echo: bool = False
     logprobs: int | None = Field(default=None, ge=0, le=5)
     best_of: int | None = Field(default=None, ge=1, le=1)
@@ -237,6 +237,15 @@ class CompletionRequest(SamplingFields):
         if isinstance(value, list) and len(value) > 64:
             raise ValueError("at most 64 prompts per request")
         return value
+
+    @model_validator(mode="after")
+    def _nothing_only_with_echo(self) -> CompletionRequest:
+        if self.max_tokens == 0 and not self.echo:
+            raise ValueError(
+                "max_tokens 0 generates nothing: set echo (with logprobs to score the "
+                "prompt) or ask for at least 1 token"
+            )
+        return self
 
     def prompts(self) -> list[str]:
         return [self.prompt] if isinstance(self.prompt, str) else list(self.prompt)

@@ -22,6 +22,7 @@ from modelmint.runtime.llamacpp.sequence import LlamaSequence
 
 class LlamaCppEngine(BatchingEngine):
     kind = "llamacpp"
+    scores_prompts = True
 
     def __init__(
         self,

@@ -16,7 +16,7 @@ import llama_cpp
 
 from modelmint.core.errors import ContextLengthExceededError, EngineError, InvalidRequestError
 from modelmint.core.types import Usage
-from modelmint.runtime.engine import Finished, TextDelta
+from modelmint.runtime.engine import Finished, PromptLogprobs, TextDelta, TokenLogprob
 from modelmint.runtime.llamacpp.model import LlamaModel
 from modelmint.runtime.llamacpp.prompt_cache import MIN_GAIN_TOKENS, PromptCache, shared_prefix
 from modelmint.runtime.llamacpp.sampling import GRAMMAR_SECONDS_PER_TOKEN
@@ -98,7 +98,8 @@ class Scheduler(StepThread):
             sequence.seq_id = best_free_seq_id(self._free, self._cached, sequence.prompt)
             self._free.remove(sequence.seq_id)
             cells = self._warm_cells(sequence.seq_id, sequence.prompt)
-            reused = sequence.resume_from(cells)
+            # a prompt to score needs the logits of every position: none of it is reused
+            reused = sequence.resume_from([] if sequence.prompt_logprobs else cells)
             self.model.forget(sequence.seq_id, reused)
             sequence.meter.cached_tokens = reused
             self._running.append(sequence)
@@ -152,15 +153,19 @@ class Scheduler(StepThread):
 
     def _step(self) -> None:
         batch, count, outputs = self._batch, 0, []
+        scored: list[tuple[LlamaSequence, int, int]] = []  # batch index -> prompt position
         fed = self._plan()
         for sequence, size in fed:
             wants_logits = size == len(sequence.pending)
+            scores = sequence.prompt_logprobs and sequence.prefilling
             for offset, token in enumerate(sequence.pending[:size]):
                 batch.token[count] = token
                 batch.pos[count] = sequence.n_past + offset
                 batch.n_seq_id[count] = 1
                 batch.seq_id[count][0] = sequence.seq_id
-                batch.logits[count] = wants_logits and offset == size - 1
+                batch.logits[count] = scores or (wants_logits and offset == size - 1)
+                if scores and sequence.n_past + offset + 1 < len(sequence.prompt):
+                    scored.append((sequence, count, sequence.n_past + offset + 1))
                 count += 1
             if wants_logits:
                 outputs.append((sequence, count - 1))
@@ -178,8 +183,28 @@ class Scheduler(StepThread):
             sequence.decoded += sequence.pending[:size]
             del sequence.pending[:size]
             sequence.meter.compute_seconds += share * size
+        for sequence, index, position in scored:
+            sequence.prompt_scores.append(
+                token_logprobs(
+                    self.model.logits(index),
+                    sequence.prompt[position],
+                    sequence.top_logprobs,
+                    self.model.piece,
+                )
+            )
         for sequence, index in outputs:
+            if sequence.prompt_logprobs and sequence.n_past == len(sequence.prompt):
+                self._emit_prompt_logprobs(sequence)
+                if sequence.max_new_tokens == 0:
+                    self._finish(sequence, "length")
+                    continue
             self._sample(sequence, index)
+
+    def _emit_prompt_logprobs(self, sequence: LlamaSequence) -> None:
+        raw = self.model.piece(sequence.prompt[0])
+        first = TokenLogprob(raw.decode("utf-8", "replace"), None, list(raw))
+        self._emit(sequence, PromptLogprobs([first, *sequence.prompt_scores]))
+        sequence.prompt_scores = []
 
     def _end_the_one_that_does_not_fit(self, fed: list[tuple[LlamaSequence, int]]) -> None:
         """A guard the API never trips: each sequence has its own stream of `n_ctx_seq`
