@@ -2,10 +2,11 @@
 each scoring method, per language; and the seed's sentence "我爱编程，编程使我快乐。".
 
 Both sets go through the real path with the default models: `chat` (the chat model's
-first-token label probabilities, calibrated by a content-free input) and `embeddings`
-(cosine similarity to each label in a sentence).
+first-token label probabilities, calibrated by a content-free input), `embeddings`
+(cosine similarity to each label in a sentence) and `likelihood` (the chat model's
+probability of the text after each label).
 
-    python benchmarks/classify.py [--methods chat,embeddings]
+    python benchmarks/classify.py [--methods chat,embeddings,likelihood]
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ def load(name: str) -> list[dict]:
 
 async def classify(http: httpx.AsyncClient, texts: list[str], labels: list[str], method: str):
     found = []
-    for start in range(0, len(texts), BATCH):
-        body = {"input": texts[start : start + BATCH], "labels": labels, "method": method}
+    # likelihood reads each text once per label, at most 48 prompts a request
+    batch = 48 // len(labels) if method == "likelihood" else BATCH
+    for start in range(0, len(texts), batch):
+        body = {"input": texts[start : start + batch], "labels": labels, "method": method}
         answer = await http.post("/v1/classify", json=body)
         found += answer.raise_for_status().json()["data"]
     return found
@@ -77,7 +80,7 @@ async def run(methods: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--methods", default="chat,embeddings")
+    parser.add_argument("--methods", default="chat,embeddings,likelihood")
     args = parser.parse_args(argv)
     asyncio.run(run(args.methods.split(",")))
 

@@ -62,6 +62,13 @@ def test_classify_answers_every_input_with_scores_summing_to_one(served, method)
     assert found["usage"]["prompt_tokens"] > 0
 
 
+def test_likelihood_on_an_engine_that_cannot_score_prompts_is_a_400(served):
+    body = {"input": "x", "labels": ["a", "b"], "method": "likelihood"}
+    answer = served["acme"].post("/v1/classify", json=body)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["param"] == "method"
+
+
 def test_a_single_string_is_one_input(served):
     found = (
         served["acme"].post("/v1/classify", json={"input": "hello", "labels": ["a", "b"]}).json()

@@ -1,7 +1,7 @@
 """Knowledge bases on the real default models with the official openai client: the
 bilingual set's documents ingested with MiniLM, searched and asked in both languages;
 a multi-turn response whose second turn reuses the first's prompt cache; Chinese
-sentiment classified through English glosses."""
+sentiment classified through English glosses, English sentiment by likelihood."""
 
 from __future__ import annotations
 
@@ -83,6 +83,17 @@ def test_the_second_turn_reuses_the_first_from_the_prompt_cache(oai):
                                   conversation=conversation.id, max_output_tokens=32)  # fmt: skip
     assert second.usage.input_tokens_details.cached_tokens > 0
     assert second.output_text
+
+
+def test_likelihood_reads_english_sentiment(real_server_url):
+    texts = ["I love this kettle, it works perfectly.", "The kettle broke after a week."]
+    body = {"input": texts, "labels": ["positive", "negative"], "method": "likelihood"}
+    answer = httpx.post(real_server_url + "/v1/classify", json=body, timeout=300)
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert [item["label"] for item in found["data"]] == ["positive", "negative"]
+    assert all(abs(sum(s["score"] for s in d["scores"]) - 1) < 1e-4 for d in found["data"])
+    assert found["usage"]["prompt_tokens"] > 4 * 10 and found["usage"]["completion_tokens"] == 0
 
 
 def test_chinese_sentiment_is_read_through_english_glosses(real_server_url):

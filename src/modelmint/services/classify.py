@@ -8,7 +8,10 @@ measured best by benchmarks/classify.py):
   content-free text (its bias) and renormalised, are the scores (all inputs run as one
   batched request, one ledger row);
 - `embeddings`: the cosine similarity of the text's embedding to each label's (the
-  label put in a sentence), through a softmax at a measured temperature.
+  label put in a sentence), through a softmax at a measured temperature;
+- `likelihood`: the language model's probability of the text after "The following text
+  is about {label}:" (noisy-channel scoring, Min et al. 2022), one scored prompt per text
+  and label, through Bayes' rule with equal priors (llama.cpp models, which score prompts).
 
 A model whose registry entry says it reads no Chinese (the default MiniLM) is given
 Chinese texts and labels as English word glosses (knowledge/glossary.py).
@@ -19,35 +22,42 @@ from __future__ import annotations
 import asyncio
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from modelmint.core.errors import InvalidRequestError
+from modelmint.core.errors import InvalidRequestError, UnsupportedParameterError
 from modelmint.core.types import Usage
 from modelmint.knowledge.evidence import language_of
 from modelmint.knowledge.glossary import Glossary
-from modelmint.runtime.engine import Engine, GenerationRequest, SamplingParams
+from modelmint.runtime.engine import Engine, GenerationRequest, SamplingParams, TokenLogprob
 from modelmint.runtime.registry import ModelSpec
 from modelmint.services.access import check_model_allowed
 from modelmint.services.chat import ChatRun
+from modelmint.services.completions import PromptScoring
 from modelmint.services.context import Estimate, RequestContext, Used
+from modelmint.services.generation import GenerationRun
 from modelmint.services.metering import Metering
 from modelmint.services.models import Models
 from modelmint.services.privacy import RequestPrivacy
-from modelmint.services.schemas import ChatCompletionRequest
+from modelmint.services.schemas import ChatCompletionRequest, CompletionRequest
 from modelmint.services.task_schemas import ClassifyRequest
 
 TOP_LOGPROBS = 200  # the answer's first token: where each label's first tokens are found
 # measured with benchmarks/classify.py on the default models (SmolLM2-135M, MiniLM-L6),
 # Chinese (glossed)/English accuracy: embeddings 0.62/0.78 on sentiment, 0.60/0.65 on
-# tickets; chat 0.55/0.58 and 0.54/0.27. A larger multilingual chat model upstream, named
-# by `model` with method "chat", is the way to better zero-shot labels
+# tickets; chat 0.55/0.58 and 0.52/0.25; likelihood 0.68/0.82 and 0.29/0.58 at 20-70x the
+# time of embeddings. A larger multilingual chat model upstream, named by `model` with
+# method "chat", is the way to better zero-shot labels
 AUTO_METHOD = "embeddings"
 CHAT_TEMPERATURE = 1.0
 CONTENT_FREE = "N/A"
 EMBEDDING_TEMPERATURE = 0.05
 LABEL_SENTENCE = "This text is about {label}."
+CHANNEL_PREFIX = "The following text is about {label}:\n"
+# texts x labels, each a prompt the model reads: the engine runs `parallel` at once and the
+# rest wait in its admission queue (64 by default), which they must not fill
+MAX_LIKELIHOOD_PROMPTS = 48
 INSTRUCTIONS = (
     "Classify the text. Reply with the number of the one label that fits it best, and nothing else."
 )
@@ -58,6 +68,32 @@ class Scored:
     scores: list[list[float]]  # per input, per label; each row sums to 1
     usage: Usage
     model: str
+
+
+Run = TypeVar("Run", bound=GenerationRun)
+
+
+@dataclass(frozen=True, slots=True)
+class Judge:
+    """The model that scores the labels, for one request."""
+
+    context: RequestContext
+    spec: ModelSpec
+    engine: Engine
+
+    async def open(
+        self, metering: Metering, run: type[Run], shape: Any, requests: list[GenerationRequest]
+    ) -> Run:
+        """`requests` as one metered run of the judging model (one ledger row)."""
+        return await run.open(
+            metering,
+            self.engine,
+            self.spec,
+            self.context.using(self.spec.name),
+            shape,
+            requests,
+            RequestPrivacy(self.context.account.policy),
+        )
 
 
 class Classify:
@@ -86,15 +122,18 @@ class Classify:
         method = AUTO_METHOD if body.method == "auto" else body.method
         privacy = RequestPrivacy(context.account.policy)
         texts = privacy.redacted(body.inputs(), param="input")
-        default = self.chat_model if method == "chat" else self.embeddings_model
+        default = self.embeddings_model if method == "embeddings" else self.chat_model
         spec, engine = await self.models.get(context.account, body.model or default)
         check_model_allowed(context.account.principal, spec)
         shown = await self._readable(spec, labels)
         texts = await self._readable(spec, texts)
+        judge = Judge(context, spec, engine)
         if method == "chat":
-            scored = await self._by_chat(context, spec, engine, texts, shown)
+            scored = await self._by_chat(judge, texts, shown)
+        elif method == "likelihood":
+            scored = await self._by_likelihood(judge, texts, shown)
         else:
-            scored = await self._by_embeddings(context, spec, engine, texts, shown)
+            scored = await self._by_embeddings(judge, texts, shown)
         return {
             "object": "list",
             "model": scored.model,
@@ -124,14 +163,7 @@ class Classify:
             return texts
         return await asyncio.to_thread(lambda: [self.glossary.gloss(t) for t in texts])
 
-    async def _by_chat(
-        self,
-        context: RequestContext,
-        spec: ModelSpec,
-        engine: Engine,
-        texts: list[str],
-        labels: list[str],
-    ) -> Scored:
+    async def _by_chat(self, judge: Judge, texts: list[str], labels: list[str]) -> Scored:
         """Each text's probability of each label as the chat model's first answer token,
         calibrated by a last row for the content-free text (the model's bias)."""
         params = SamplingParams(
@@ -139,51 +171,69 @@ class Classify:
         )
         requests = [
             GenerationRequest(
-                params, messages=_question(text, labels), request_id=context.request_id
+                params, messages=_question(text, labels), request_id=judge.context.request_id
             )
             for text in [*texts, CONTENT_FREE]
         ]
         shape = ChatCompletionRequest.model_validate(
-            {"model": spec.name, "messages": requests[0].messages, "max_tokens": 1,
+            {"model": judge.spec.name, "messages": requests[0].messages, "max_tokens": 1,
              "logprobs": True, "top_logprobs": 20}
         )  # fmt: skip
-        run = await ChatRun.open(
-            self.metering,
-            engine,
-            spec,
-            context.using(spec.name),
-            shape,
-            requests,
-            RequestPrivacy(context.account.policy),
-        )
+        run = await judge.open(self.metering, ChatRun, shape, requests)
         chat = await run.respond()
         rows = np.array([_label_probabilities(choice, labels) for choice in chat["choices"]])
-        return Scored(calibrated(rows[: len(texts)], rows[-1]), run.usage, spec.name)
+        return Scored(calibrated(rows[: len(texts)], rows[-1]), run.usage, judge.spec.name)
 
-    async def _by_embeddings(
-        self,
-        context: RequestContext,
-        spec: ModelSpec,
-        engine: Engine,
-        texts: list[str],
-        labels: list[str],
-    ) -> Scored:
+    async def _by_likelihood(self, judge: Judge, texts: list[str], labels: list[str]) -> Scored:
+        """log P(text | the label's prefix) for each text and label, as one metered run
+        of scored prompts; the softmax over labels is the posterior with equal priors."""
+        if not judge.engine.scores_prompts:
+            raise UnsupportedParameterError(
+                f"method likelihood needs a model that scores prompts (llama.cpp); "
+                f"{judge.spec.name!r} cannot. Use method embeddings or chat.",
+                param="method",
+            )
+        if len(texts) * len(labels) > MAX_LIKELIHOOD_PROMPTS:
+            raise InvalidRequestError(
+                f"method likelihood reads each text once per label: {len(texts)} inputs x "
+                f"{len(labels)} labels is over {MAX_LIKELIHOOD_PROMPTS}; send fewer inputs.",
+                param="input",
+            )
+        prefixes = [CHANNEL_PREFIX.format(label=_shown(label)) for label in labels]
+        params = SamplingParams(max_tokens=0, logprobs=True, prompt_logprobs=True)
+        requests = [
+            GenerationRequest(params, prompt=prefix + text, request_id=judge.context.request_id)
+            for text in texts
+            for prefix in prefixes
+        ]
+        shape = CompletionRequest(
+            model=judge.spec.name,
+            prompt=requests[0].prompt or "",
+            echo=True,
+            logprobs=0,
+            max_tokens=0,
+        )
+        run = await judge.open(self.metering, PromptScoring, shape, requests)
+        scored = (await run.respond())["prompt_logprobs"]
+        starts = [len(prefix.encode()) for prefix in prefixes] * len(texts)
+        totals = np.array([_logprob_after(e, s) for e, s in zip(scored, starts, strict=True)])
+        return Scored(softmax(totals.reshape(len(texts), len(labels))), run.usage, judge.spec.name)
+
+    async def _by_embeddings(self, judge: Judge, texts: list[str], labels: list[str]) -> Scored:
         sentences = [LABEL_SENTENCE.format(label=_shown(label)) for label in labels]
         everything = sentences + texts
-        lengths = await engine.count(everything)
-        ticket = await self.metering.admit(context.using(spec.name), Estimate(sum(lengths)))
+        lengths = await judge.engine.count(everything)
+        ticket = await self.metering.admit(
+            judge.context.using(judge.spec.name), Estimate(sum(lengths))
+        )
         used = Used()
         async with self.metering.metered(ticket, lambda: used):
-            result = await engine.embed(everything, lengths)
+            result = await judge.engine.embed(everything, lengths)
             used = Used(Usage(result.prompt_tokens, 0))
         vectors = np.asarray(result.vectors, dtype=np.float32)
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         similarity = vectors[len(labels) :] @ vectors[: len(labels)].T
-        logits = similarity / EMBEDDING_TEMPERATURE
-        logits -= logits.max(axis=1, keepdims=True)
-        weights = np.exp(logits)
-        scores = weights / weights.sum(axis=1, keepdims=True)
-        return Scored(scores.tolist(), used.usage, spec.name)
+        return Scored(softmax(similarity / EMBEDDING_TEMPERATURE), used.usage, judge.spec.name)
 
 
 def calibrated(probabilities: np.ndarray, prior: np.ndarray) -> list[list[float]]:
@@ -191,10 +241,23 @@ def calibrated(probabilities: np.ndarray, prior: np.ndarray) -> list[list[float]
     at all (it favours some labels whatever it reads), renormalised, and sharpened by
     the temperature that fits the labelled sets best."""
     ratio = probabilities / np.maximum(prior, 1e-9)
-    logits = np.log(np.maximum(ratio, 1e-12)) / CHAT_TEMPERATURE
-    logits -= logits.max(axis=1, keepdims=True)
-    weights = np.exp(logits)
-    return (weights / weights.sum(axis=1, keepdims=True)).tolist()
+    return softmax(np.log(np.maximum(ratio, 1e-12)) / CHAT_TEMPERATURE)
+
+
+def softmax(logits: np.ndarray) -> list[list[float]]:
+    """Each row's scores, summing to 1."""
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (shifted / shifted.sum(axis=1, keepdims=True)).tolist()
+
+
+def _logprob_after(entries: list[TokenLogprob], start: int) -> float:
+    """The summed log-probability of the tokens that begin at byte `start` or later."""
+    total, offset = 0.0, 0
+    for entry in entries:
+        if offset >= start and entry.logprob is not None:
+            total += entry.logprob
+        offset += len(entry.bytes)
+    return total
 
 
 def _shown(label: str) -> str:
