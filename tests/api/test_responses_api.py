@@ -5,6 +5,7 @@ conversation items API, per-org isolation and bad input."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -75,6 +76,18 @@ def test_a_streamed_response_has_the_event_sequence(served):
     assert [e.sequence_number for e in events] == list(range(len(events)))
     text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
     assert events[-1].response.output_text == text
+
+
+def test_each_streamed_event_is_named_by_its_type_as_openai_sends_them(served):
+    url, keys = served
+    body = {"model": "default", "input": "Hi.", "stream": True, "max_output_tokens": 16}
+    headers = {"Authorization": f"Bearer {keys['acme']}"}
+    raw = httpx.post(url + "/v1/responses", json=body, headers=headers, timeout=30).text
+    frames = [f for f in raw.replace("\r\n", "\n").split("\n\n") if f.strip()]
+    assert frames and "[DONE]" not in raw
+    for frame in frames:
+        name, data = frame.split("\n", 1)
+        assert name == "event: " + json.loads(data.removeprefix("data: "))["type"]
 
 
 def test_multi_turn_by_previous_response_and_by_conversation(served):

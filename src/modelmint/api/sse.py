@@ -1,4 +1,6 @@
-"""Server-sent events for streamed answers: `data: {json}` chunks, then `data: [DONE]`.
+"""Server-sent events for streamed answers: `data: {json}` chunks, then `data: [DONE]`;
+or, as the Responses API streams, each chunk named by its `type` (`event: response.created`)
+and no `[DONE]`.
 
 sse-starlette watches for the client's disconnect and cancels the stream. The response
 closes the service's chunk iterator however it ends (also when it never got to send a
@@ -32,24 +34,30 @@ def sse_response(
     chunks: AsyncIterator[dict[str, Any]],
     on_close: Callable[[], None],
     headers: Mapping[str, str],
+    named: bool = False,
 ) -> EventSourceResponse:
     """`first`, then the rest of `chunks` (already started: the service's errors that a
-    caller can fix came before this response was made)."""
+    caller can fix came before this response was made); `named` events carry their
+    chunk's `type` (an error is `event: error`) and end without `[DONE]`."""
+
+    def event(chunk: dict[str, Any], name: str) -> dict[str, str]:
+        return {"event": name, "data": _dump(chunk)} if named else {"data": _dump(chunk)}
 
     async def events() -> AsyncIterator[dict[str, str]]:
         try:
-            yield {"data": _dump(first)}
+            yield event(first, first.get("type", ""))
             async for chunk in chunks:
-                yield {"data": _dump(chunk)}
-            yield {"data": "[DONE]"}
+                yield event(chunk, chunk.get("type", ""))
+            if not named:
+                yield {"data": "[DONE]"}
         except ModelmintError as exc:
             logger.warning("stream failed: %s", exc.message)
-            yield {"data": _dump(exc.to_dict())}
+            yield event(exc.to_dict(), "error")
         except Exception:
             # the status line has gone out: the best left is an error event, never a bare cut
             logger.exception("stream failed unexpectedly")
             failure = ModelmintError("The server failed while streaming; it has been logged.")
-            yield {"data": _dump(failure.to_dict())}
+            yield event(failure.to_dict(), "error")
 
     return _Closing(events(), chunks, on_close, sep="\n", ping=15, headers=dict(headers))
 

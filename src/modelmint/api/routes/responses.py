@@ -52,7 +52,7 @@ async def create_response(
         first = await first_of(request, events)
     except ClientDisconnected:
         return client_closed()
-    return sse_response(first, events, lambda: None, {"X-Accel-Buffering": "no"})
+    return sse_response(first, events, lambda: None, {"X-Accel-Buffering": "no"}, named=True)
 
 
 @router.get(
