@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,10 @@ from modelmint.services.store_indexes import StoreIndexes
 from modelmint.services.vector_stores import VectorStores
 from modelmint.store import vector_stores as store_rows
 from modelmint.store.vector_stores import VectorStoreRecord
+
+# a store's expiry is counted in days: its last use is written at most once a minute, not
+# on every search of a busy store
+TOUCH_EVERY = timedelta(minutes=1)
 
 
 def default_weights(query: str) -> tuple[float, float]:
@@ -85,8 +90,10 @@ class KnowledgeSearch:
             hits += used
             tokens += vector
         hits.sort(key=lambda hit: -hit.score)
+        now = utcnow()
         for store in stores:
-            self.stores.db.write_later(store_rows.touch_store, store.id, utcnow())
+            if now - store.last_active_at >= TOUCH_EVERY:
+                self.stores.db.write_later(store_rows.touch_store, store.id, now)
         return Searched(hits[: options.max_results], tokens)
 
     async def _embedded(
