@@ -78,6 +78,7 @@ class Ingestion:
         # cores from serving
         self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingestion")
         self.terms = terms
+        self._last_org = ""  # orgs take turns: the next file is the next org's
 
     def soon(self) -> None:
         """A file is waiting: look now rather than at the next poll."""
@@ -108,10 +109,11 @@ class Ingestion:
     async def work_once(self) -> bool:
         """Claim one waiting file and ingest it; False when none was waiting."""
         now = utcnow()
-        claimed = await self.db.write(queue.claim_files, now, now + LEASE, 1)
+        claimed = await self.db.write(queue.claim_files, now, now + LEASE, 1, self._last_org)
         if not claimed:
             return False
         record = claimed[0]
+        self._last_org = record.org_id
         try:
             await self._ingest(record)
         except Abandoned:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, case, or_, select, update
 
 from modelmint.store.tables import files, knowledge_chunks, vector_store_files
 from modelmint.store.vector_stores import StoreFileRecord, bump_revision, members
@@ -28,14 +28,20 @@ class ChunkRow:
 
 
 def claim_files(
-    connection: Connection, now: datetime, until: datetime, limit: int
+    connection: Connection, now: datetime, until: datetime, limit: int, after_org: str = ""
 ) -> list[StoreFileRecord]:
     """Up to `limit` files waiting for ingestion whose lease is free or ran out, each now
-    leased until `until` (a conditional UPDATE, so two replicas never claim one file)."""
+    leased until `until` (a conditional UPDATE, so two replicas never claim one file).
+
+    Orgs take turns: the files of the first org after `after_org` (the one served last,
+    in org id order, wrapping round) come first, oldest first, so an org that adds ten
+    thousand files delays another's next file by one file, not by all of them."""
     free = or_(members.lease_until.is_(None), members.lease_until < now)
     waiting = select(vector_store_files).where(members.status == "in_progress", free)
+    turn = case((members.org_id > after_org, 0), else_=1)
     claimed = []
-    for row in connection.execute(waiting.order_by(members.created_at).limit(limit)):
+    order = (turn, members.org_id, members.created_at)
+    for row in connection.execute(waiting.order_by(*order).limit(limit)):
         record = StoreFileRecord(**row._mapping)
         taken = connection.execute(
             update(vector_store_files)
