@@ -3,15 +3,15 @@ erased per organization on request, re-encrypted when keys rotate."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, select, update
 
 from modelmint.core.ids import utcnow
 from modelmint.privacy.crypto import Keyring
-from modelmint.privacy.policy import PrivacyPolicy
+from modelmint.privacy.expiry import delete_past_retention
 from modelmint.store.audit import record
-from modelmint.store.tables import privacy_policies, request_bodies
+from modelmint.store.tables import request_bodies
 
 bodies = request_bodies.c
 
@@ -51,20 +51,7 @@ def read_body(connection: Connection, keyring: Keyring, request_id: str) -> tupl
 
 def purge_expired(connection: Connection, actor: str, now: datetime | None = None) -> int:
     """Delete bodies older than their org's retention (the default policy's without one)."""
-    now = now or utcnow()
-    removed = 0
-    policies = dict(
-        connection.execute(
-            select(privacy_policies.c.org_id, privacy_policies.c.retention_days)
-        ).all()
-    )
-    orgs = connection.execute(select(bodies.org_id).distinct()).scalars().all()
-    for org_id in orgs:
-        days = policies.get(org_id, PrivacyPolicy().retention_days)
-        cutoff = now - timedelta(days=days)
-        removed += connection.execute(
-            delete(request_bodies).where(bodies.org_id == org_id, bodies.created_at < cutoff)
-        ).rowcount
+    removed = delete_past_retention(connection, [request_bodies], now or utcnow())
     if removed:
         record(connection, actor, "bodies.purge", "*", {"removed": removed})
     return removed

@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
 from modelmint.core.ids import utcnow
 from modelmint.privacy.crypto import Keyring
-from modelmint.privacy.policy import PrivacyPolicy
+from modelmint.privacy.expiry import delete_past_retention
 from modelmint.store.audit import record
 from modelmint.store.tables import (
     conversation_items,
     conversations,
-    privacy_policies,
     stored_responses,
 )
 
@@ -187,20 +186,8 @@ def delete_response(connection: Connection, org_id: str, response_id: str) -> bo
 
 def purge_conversations(connection: Connection, actor: str, now: datetime | None = None) -> int:
     """Items and stored responses older than their org's retention; how many went."""
-    now = now or utcnow()
-    retention = dict(
-        connection.execute(
-            select(privacy_policies.c.org_id, privacy_policies.c.retention_days)
-        ).all()
-    )
-    removed = 0
-    for table, column in ((conversation_items, items), (stored_responses, answers)):
-        for org_id in connection.execute(select(column.org_id).distinct()).scalars().all():
-            days = retention.get(org_id, PrivacyPolicy().retention_days)
-            cutoff = now - timedelta(days=days)
-            removed += connection.execute(
-                delete(table).where(column.org_id == org_id, column.created_at < cutoff)
-            ).rowcount
+    tables = [conversation_items, stored_responses]
+    removed = delete_past_retention(connection, tables, now or utcnow())
     if removed:
         record(connection, actor, "conversations.purge", "*", {"removed": removed})
     return removed
