@@ -39,10 +39,8 @@ def load(name: str) -> list[dict]:
 
 async def classify(http: httpx.AsyncClient, texts: list[str], labels: list[str], method: str):
     found = []
-    # likelihood reads each text once per label, at most 48 prompts a request
-    batch = 48 // len(labels) if method == "likelihood" else BATCH
-    for start in range(0, len(texts), batch):
-        body = {"input": texts[start : start + batch], "labels": labels, "method": method}
+    for start in range(0, len(texts), BATCH):
+        body = {"input": texts[start : start + BATCH], "labels": labels, "method": method}
         answer = await http.post("/v1/classify", json=body)
         found += answer.raise_for_status().json()["data"]
     return found

@@ -69,6 +69,16 @@ def test_scoring_a_prompt_on_an_engine_that_cannot_is_a_400_naming_echo(oai):
     assert refused.value.body["param"] == "echo" and "llama.cpp" in refused.value.body["message"]
 
 
+def test_more_prompts_than_the_engine_runs_and_queues_answer_in_turns(oai):
+    # the fake engine runs 4 and queues 16: 128 choices at once would be a 429 halfway
+    prompts = [f"word {i}" for i in range(64)]
+    response = oai.completions.create(model="default", prompt=prompts, n=2, max_tokens=2)
+    assert sorted(c.index for c in response.choices) == list(range(128))
+    streamed = oai.completions.create(model="default", prompt=prompts, max_tokens=2, stream=True)
+    finished = [c.choices[0].index for c in streamed if c.choices and c.choices[0].finish_reason]
+    assert sorted(finished) == list(range(64))
+
+
 def test_completions_stream(oai):
     stream = oai.completions.create(
         model="default", prompt="one two", stream=True, stream_options={"include_usage": True}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import replace
 from typing import Any
 
@@ -95,12 +96,17 @@ async def open_choices(
 
     As many as the engine runs at once reserve their slots together and are started
     before anything is sent, so their errors get a proper status. Choices past that start
-    as slots free up (an error of theirs then ends the stream).
+    as slots free up (an error of theirs then ends the stream), no more of them waiting in
+    the engine's queue at a time than the request runs: a request of many prompts runs in
+    turns instead of filling the queue and failing with a 429 halfway.
     """
     now = min(len(work), engine.gate.slots)
     reservation = await engine.gate.reserve(now) if now > 1 else None
+    turns = asyncio.Semaphore(now)
     streams = [
-        engine.generate(item, meter, reservation if i < now else None)
+        engine.generate(item, meter, reservation)
+        if i < now
+        else _in_turn(turns, engine, item, meter)
         for i, (item, meter) in enumerate(zip(work, meters, strict=True))
     ]
     try:
@@ -119,6 +125,15 @@ async def open_choices(
         Choice(i, stream, first, i // per_prompt, meter)  # type: ignore[arg-type]
         for i, (stream, first, meter) in enumerate(zip(streams, firsts, meters, strict=True))
     ]
+
+
+async def _in_turn(
+    turns: asyncio.Semaphore, engine: Engine, item: Measured, meter: Meter
+) -> AsyncIterator[GenerationEvent]:
+    """A later choice's events, once one of its request's turns is free."""
+    async with turns, aclosing(engine.generate(item, meter)) as events:
+        async for event in events:
+            yield event
 
 
 async def merge(choices: list[Choice]) -> AsyncIterator[tuple[Choice, GenerationEvent]]:

@@ -55,9 +55,9 @@ CONTENT_FREE = "N/A"
 EMBEDDING_TEMPERATURE = 0.05
 LABEL_SENTENCE = "This text is about {label}."
 CHANNEL_PREFIX = "The following text is about {label}:\n"
-# texts x labels, each a prompt the model reads: the engine runs `parallel` at once and the
-# rest wait in its admission queue (64 by default), which they must not fill
-MAX_LIKELIHOOD_PROMPTS = 48
+# texts x labels, each a prompt the model reads (`parallel` at a time): about 30 s of
+# SmolLM2 on two cores
+MAX_LIKELIHOOD_PROMPTS = 200
 INSTRUCTIONS = (
     "Classify the text. Reply with the number of the one label that fits it best, and nothing else."
 )
