@@ -63,6 +63,12 @@ def test_completions(oai):
     assert [c.text for c in echoed.choices] == ["x yy x", "p qq p"]
 
 
+def test_max_tokens_zero_without_echo_is_a_400_naming_it(oai):
+    with pytest.raises(openai.BadRequestError) as refused:
+        oai.completions.create(model="default", prompt="x y", max_tokens=0)
+    assert refused.value.body["param"] == "max_tokens"
+
+
 def test_scoring_a_prompt_on_an_engine_that_cannot_is_a_400_naming_echo(oai):
     with pytest.raises(openai.BadRequestError) as refused:
         oai.completions.create(model="default", prompt="x y", echo=True, logprobs=1)

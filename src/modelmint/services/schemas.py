@@ -241,9 +241,10 @@ class CompletionRequest(SamplingFields):
     @model_validator(mode="after")
     def _nothing_only_with_echo(self) -> CompletionRequest:
         if self.max_tokens == 0 and not self.echo:
-            raise ValueError(
+            raise InvalidRequestError(
                 "max_tokens 0 generates nothing: set echo (with logprobs to score the "
-                "prompt) or ask for at least 1 token"
+                "prompt) or ask for at least 1 token.",
+                param="max_tokens",
             )
         return self
 
