@@ -15,15 +15,7 @@ from sqlalchemy import event, func, inspect, select, text
 
 from modelmint.store.database import MIGRATIONS, Database, ping
 from modelmint.store.tables import metadata, revisions
-from tests.business_helpers import BACKENDS, database_url, needs_postgres
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request, tmp_path):
-    database = Database(database_url(request.param, tmp_path))
-    database.migrate()
-    yield database
-    database.close()
+from tests.business_helpers import database_url, needs_postgres
 
 
 def _schema(connection) -> dict:

@@ -6,23 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
-
 from modelmint.store.database import Database
 from modelmint.store.knowledge_chunks import claim_files
 from modelmint.store.tables import vector_store_files
-from tests.business_helpers import BACKENDS, database_url
 
 START = datetime(2026, 1, 1)
 LEASE = timedelta(minutes=5)
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request, tmp_path):
-    database = Database(database_url(request.param, tmp_path))
-    database.migrate()
-    yield database
-    database.close()
 
 
 def add_waiting(db: Database, org: str, count: int, start: datetime) -> None:
