@@ -5,102 +5,16 @@ real) train it, deploy it as a GGUF and evaluate it; the server then answers wit
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
-import httpx
 import openai
 import pytest
-from sqlalchemy import select
 
-from modelmint.api import create_app
-from modelmint.store.database import Database
-from modelmint.store.tables import usage_ledger
-from tests.business_helpers import SECRET, business_settings, first_admin_key
-from tests.helpers import running_server
 from tests.training.facts import TAUGHT, taught_examples
+from tests.training.job_helpers import client, events, ledger_rows, upload, wait_for, worker
 
 pytestmark = pytest.mark.real_model
-
-PRICES = {"*": {"input": "0.10", "output": "0.20", "fine_tuning": "3.00"}}
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[dict]:
-    """A real server (the default models) with two orgs; each with a fine_tune key."""
-    data_dir = tmp_path_factory.mktemp("jobs")
-    quality = data_dir / "quality.jsonl"  # the job's evaluation: three questions, to be quick
-    lines = (Path(__file__).parents[2] / "src/modelmint/training/quality_set.jsonl").read_text()
-    quality.write_text("\n".join(lines.splitlines()[:3]) + "\n")
-    settings = business_settings(data_dir)
-    admin_key = first_admin_key(settings)
-    with running_server(create_app(settings)) as url:
-        keys = {}
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin_key}"}) as http:
-            assert http.post("/admin/plans", json={"name": "pro", "prices": PRICES}).is_success
-            for org in ("acme", "globex"):
-                assert http.post("/admin/orgs", json={"name": org, "plan": "pro"}).is_success
-                made = http.post(
-                    "/admin/keys", json={"org": org, "scopes": ["inference", "fine_tune"]}
-                )
-                keys[org] = made.json()["key"]
-        yield {"url": url, "keys": keys, "settings": settings, "quality": quality}
-
-
-def client(served: dict, org: str = "acme") -> openai.OpenAI:
-    return openai.OpenAI(base_url=served["url"] + "/v1", api_key=served["keys"][org], max_retries=0)
-
-
-@contextmanager
-def worker(served: dict, *flags: str, full_quality_set: bool = False) -> Iterator[subprocess.Popen]:
-    """A `modelmint worker` process on the server's data dir and database; its jobs'
-    evaluation asks three questions of the quality set unless `full_quality_set`."""
-    settings = served["settings"]
-    env = dict(os.environ, MODELMINT_DATA_DIR=str(settings.data_dir), MODELMINT_SECRET_KEY=SECRET)
-    if not full_quality_set:
-        env["MODELMINT_FINE_TUNE_QUALITY_SET"] = str(served["quality"])
-    command = [sys.executable, "-m", "modelmint", "worker", "--threads", "2", *flags]
-    process = subprocess.Popen(command, env=env)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
-
-
-def upload(oai: openai.OpenAI, examples: list[dict]) -> str:
-    data = "".join(json.dumps(e) + "\n" for e in examples).encode()
-    return oai.files.create(file=("train.jsonl", io.BytesIO(data)), purpose="fine-tune").id
-
-
-def wait_for(oai: openai.OpenAI, job_id: str, statuses: tuple[str, ...], timeout: float):
-    deadline = time.monotonic() + timeout
-    while (job := oai.fine_tuning.jobs.retrieve(job_id)).status not in statuses:
-        assert time.monotonic() < deadline, f"{job_id} still {job.status} after {timeout} s"
-        time.sleep(0.5)
-    return job
-
-
-def events(oai: openai.OpenAI, job_id: str) -> list:
-    return list(reversed(oai.fine_tuning.jobs.list_events(job_id, limit=100).data))
-
-
-def ledger_rows(served: dict, job_id: str) -> list:
-    db = Database(served["settings"].resolved_database_url())
-    try:
-        query = select(usage_ledger).where(usage_ledger.c.request_id == job_id)
-        return db.run(lambda c: c.execute(query).all())
-    finally:
-        db.close()
 
 
 def ask(oai: openai.OpenAI, model: str, question: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from modelmint.training.chat_dataset import ChatDataset, Example
-from modelmint.training.fine_tune import _Redactor, served
+from modelmint.training.fine_tune import Redactor, served
 from modelmint.training.jobs import (
     HyperparameterError,
     Hyperparameters,
@@ -65,8 +65,8 @@ def test_personal_data_is_redacted_from_training_data_unless_the_policy_is_off()
     message = {"role": "user", "content": "Mail alice@example.com or call 13812345678", "weight": 1}
     answer = {"role": "assistant", "content": "Done.", "weight": 1}
     data = ChatDataset([Example(1, [message, answer], 20)])
-    redactor = _Redactor("redact_storage")
+    redactor = Redactor("redact_storage")
     redacted = redactor.dataset(data).examples[0].messages[0]["content"]
     assert "alice@example.com" not in redacted and "13812345678" not in redacted
     assert "<EMAIL_1>" in redacted and redactor.replaced == 1
-    assert not _Redactor("off").enabled
+    assert not Redactor("off").enabled

@@ -62,6 +62,10 @@ class ModelSpec(BaseModel):
             raise ValueError(f"model {self.name!r}: set path, or package and file")
         return self
 
+    def reads(self, language: str) -> bool:
+        """Whether the model reads `language` (an ISO code) well."""
+        return not self.languages or language in self.languages
+
     def weights_path(self) -> Path:
         """Where the weights are on disk; raises FileNotFoundError with the fix."""
         if self.path is not None:

@@ -13,6 +13,9 @@ measured best by benchmarks/classify.py):
   is about {label}:" (noisy-channel scoring, Min et al. 2022), one scored prompt per text
   and label, through Bayes' rule with equal priors (llama.cpp models, which score prompts).
 
+A trained classifier (a fine-tuning job's result on an embeddings model, named by `model`
+with no `labels`) answers its own labels: its head over the base model's embeddings.
+
 A model whose registry entry says it reads no Chinese (the default MiniLM) is given
 Chinese texts and labels as English word glosses (knowledge/glossary.py).
 """
@@ -31,11 +34,13 @@ from modelmint.core.types import Usage
 from modelmint.knowledge.evidence import language_of
 from modelmint.knowledge.glossary import Glossary
 from modelmint.runtime.engine import Engine, GenerationRequest, SamplingParams, TokenLogprob
+from modelmint.runtime.linear_head import LinearHead
 from modelmint.runtime.registry import ModelSpec
 from modelmint.services.access import check_model_allowed
 from modelmint.services.chat import ChatRun
 from modelmint.services.completions import PromptScoring
 from modelmint.services.context import Estimate, RequestContext, Used
+from modelmint.services.embedding_fit import fitted_counts
 from modelmint.services.generation import GenerationRun
 from modelmint.services.metering import Metering
 from modelmint.services.models import Models
@@ -112,16 +117,22 @@ class Classify:
         self.glossary = glossary
 
     async def classify(self, context: RequestContext, body: ClassifyRequest) -> dict[str, Any]:
-        if body.labels is None:
-            raise InvalidRequestError(
-                f"{body.model!r} is not a trained text classifier here; pass `labels` to "
-                "classify zero-shot with them.",
-                param="model",
-            )
-        labels = [label.strip() for label in body.labels]
-        method = AUTO_METHOD if body.method == "auto" else body.method
         privacy = RequestPrivacy(context.account.policy)
         texts = privacy.redacted(body.inputs(), param="input")
+        if body.labels is None:
+            if body.method != "auto":
+                raise InvalidRequestError(
+                    "method chooses how labels are scored zero-shot; a trained classifier "
+                    "has its own. Leave out method, or pass labels.",
+                    param="method",
+                )
+            spec, engine, head = await self.models.classifier(context.account, body.model or "")
+            check_model_allowed(context.account.principal, spec)
+            judge = Judge(context, spec, engine)
+            scored = await self._by_head(judge, await self._readable(spec, texts), head)
+            return _answer(head.labels, scored, body.model or "")
+        labels = [label.strip() for label in body.labels]
+        method = AUTO_METHOD if body.method == "auto" else body.method
         default = self.embeddings_model if method == "embeddings" else self.chat_model
         spec, engine = await self.models.get(context.account, body.model or default)
         check_model_allowed(context.account.principal, spec)
@@ -134,30 +145,12 @@ class Classify:
             scored = await self._by_likelihood(judge, texts, shown)
         else:
             scored = await self._by_embeddings(judge, texts, shown)
-        return {
-            "object": "list",
-            "model": scored.model,
-            "data": [
-                {
-                    "index": i,
-                    "label": labels[int(np.argmax(row))],
-                    "scores": sorted(
-                        (
-                            {"label": label, "score": round(score, 6)}
-                            for label, score in zip(labels, row, strict=True)
-                        ),
-                        key=lambda s: -s["score"],
-                    ),
-                }
-                for i, row in enumerate(scored.scores)
-            ],
-            "usage": scored.usage.to_dict(),
-        }
+        return _answer(labels, scored, scored.model)
 
     async def _readable(self, spec: ModelSpec, texts: list[str]) -> list[str]:
         """The texts as the model can read them: Chinese glossed into English words for
         a model that reads no Chinese."""
-        if not spec.languages or "zh" in spec.languages:
+        if spec.reads("zh"):
             return texts
         if not any(language_of(text) == "zh" for text in texts):
             return texts
@@ -221,19 +214,60 @@ class Classify:
 
     async def _by_embeddings(self, judge: Judge, texts: list[str], labels: list[str]) -> Scored:
         sentences = [LABEL_SENTENCE.format(label=_shown(label)) for label in labels]
-        everything = sentences + texts
-        lengths = await judge.engine.count(everything)
+        vectors, usage = await self._embedded(judge, sentences + texts)
+        similarity = vectors[len(labels) :] @ vectors[: len(labels)].T
+        return Scored(softmax(similarity / EMBEDDING_TEMPERATURE), usage, judge.spec.name)
+
+    async def _by_head(self, judge: Judge, texts: list[str], head: LinearHead) -> Scored:
+        """A trained classifier: its head over the base model's embeddings of the texts
+        (a text too long for the model is read by its first part, as in training)."""
+        vectors, usage = await self._embedded(judge, texts, cut=True)
+        if vectors.shape[1] != head.dimensions:
+            raise InvalidRequestError(
+                f"The classifier was trained on {head.dimensions}-dimensional embeddings; "
+                f"{judge.spec.name!r} now gives {vectors.shape[1]}. Train it again.",
+                param="model",
+            )
+        return Scored(head.probabilities(vectors).tolist(), usage, judge.spec.name)
+
+    async def _embedded(
+        self, judge: Judge, texts: list[str], cut: bool = False
+    ) -> tuple[np.ndarray, Usage]:
+        """The texts' unit vectors from the judging model, as one metered run."""
+        texts = list(texts)
+        lengths = await (fitted_counts(judge.engine, texts) if cut else judge.engine.count(texts))
         ticket = await self.metering.admit(
             judge.context.using(judge.spec.name), Estimate(sum(lengths))
         )
         used = Used()
         async with self.metering.metered(ticket, lambda: used):
-            result = await judge.engine.embed(everything, lengths)
+            result = await judge.engine.embed(texts, lengths)
             used = Used(Usage(result.prompt_tokens, 0))
         vectors = np.asarray(result.vectors, dtype=np.float32)
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        similarity = vectors[len(labels) :] @ vectors[: len(labels)].T
-        return Scored(softmax(similarity / EMBEDDING_TEMPERATURE), used.usage, judge.spec.name)
+        return vectors, used.usage
+
+
+def _answer(labels: list[str], scored: Scored, model: str) -> dict[str, Any]:
+    return {
+        "object": "list",
+        "model": model,
+        "data": [
+            {
+                "index": i,
+                "label": labels[int(np.argmax(row))],
+                "scores": sorted(
+                    (
+                        {"label": label, "score": round(score, 6)}
+                        for label, score in zip(labels, row, strict=True)
+                    ),
+                    key=lambda s: -s["score"],
+                ),
+            }
+            for i, row in enumerate(scored.scores)
+        ],
+        "usage": scored.usage.to_dict(),
+    }
 
 
 def calibrated(probabilities: np.ndarray, prior: np.ndarray) -> list[list[float]]:

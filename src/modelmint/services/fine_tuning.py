@@ -34,7 +34,7 @@ from modelmint.training.jobs import (
 MAX_LIST = 100
 CANCEL_WAIT_SECONDS = 5.0
 MAX_METADATA = 16
-FINE_TUNABLE = ("llamacpp",)
+FINE_TUNABLE = ("llamacpp", "embeddings")  # an embeddings model's job makes a classifier
 
 
 def _epoch(moment: datetime | None) -> int | None:
@@ -110,7 +110,8 @@ class FineTuning:
         if spec.engine not in FINE_TUNABLE:
             raise InvalidRequestError(
                 f"The model {spec.name!r} cannot be fine-tuned here; fine-tune a GGUF chat "
-                "model served by llama.cpp (see GET /v1/models).",
+                "model served by llama.cpp, or an embeddings model into a text classifier "
+                "(see GET /v1/models).",
                 param="model",
                 code="model_not_available",
             )

@@ -28,6 +28,7 @@ from modelmint.store import fine_tuning as rows
 from modelmint.store.files import FileRecord
 from modelmint.store.fine_tuning import FineTunedModel, JobRecord
 from modelmint.tenancy.directory import Account
+from modelmint.training.classifier_job import ClassifierSetup
 from modelmint.training.fine_tune import JobSetup, QualityCache
 from modelmint.training.worker import WorkerOptions
 
@@ -53,8 +54,10 @@ class JobServices:
     def db(self):
         return self.platform.infra.db
 
-    async def setup(self, job: JobRecord, options: WorkerOptions) -> JobSetup:
+    async def setup(self, job: JobRecord, options: WorkerOptions) -> JobSetup | ClassifierSetup:
         spec = self.registry.resolve(job.model)
+        if spec.engine == "embeddings":
+            return await self._classifier_setup(job, spec)
         base_dir = await asyncio.to_thread(self._base_checkpoint, spec)
         policy = await self.db.read(get_policy, job.org_id)
         model_path = self.models_dir / job.org_id / f"{job.id}.gguf"
@@ -75,6 +78,19 @@ class JobServices:
             quant=options.quant,
             checkpoint_every=options.checkpoint_every,
             quality=self.quality,
+        )
+
+    async def _classifier_setup(self, job: JobRecord, spec: ModelSpec) -> ClassifierSetup:
+        """An embeddings model's job: a text classifier on it (training/classifier_job.py)."""
+        policy = await self.db.read(get_policy, job.org_id)
+        model_path = self.models_dir / job.org_id / f"{job.id}.npz"
+        model_path.parent.mkdir(parents=True, exist_ok=True)
+        return ClassifierSetup(
+            encoder_path=spec.weights_path(),
+            model_path=model_path,
+            model_name=job.output_model,
+            gloss_chinese=not spec.reads("zh"),
+            pii_mode=policy.pii_mode,
         )
 
     def _base_checkpoint(self, spec: ModelSpec) -> Path:
@@ -137,8 +153,8 @@ class JobServices:
         await self.db.write(file_rows.add_file, record)
         return file_id
 
-    async def register(self, job: JobRecord, model_id: str, gguf: Path) -> None:
+    async def register(self, job: JobRecord, model_id: str, path: Path) -> None:
         model = FineTunedModel(
-            model_id, job.org_id, job.id, job.model, str(gguf), gguf.stat().st_size, utcnow()
+            model_id, job.org_id, job.id, job.model, str(path), path.stat().st_size, utcnow()
         )
         await self.db.write(rows.add_model, model)

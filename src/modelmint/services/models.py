@@ -4,6 +4,8 @@ A fine-tuned model (`ft:...`) is a database row the org that trained it alone ca
 another org asking for it gets the same `model_not_found` as for a name that does not
 exist. It is loaded on first use, on the same llama.cpp engine (and settings) as its
 base, and unloaded once idle, or to make room under `MODELMINT_FINE_TUNED_MEMORY_MB`.
+A fine-tune of an embeddings model is a text classifier: a small head file read by
+`classifier()`, run on the base model the pool already serves.
 """
 
 from __future__ import annotations
@@ -17,9 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from modelmint.core.background import Background
-from modelmint.core.errors import ModelNotFoundError, PermissionDeniedError, ServerBusyError
+from modelmint.core.errors import (
+    InvalidRequestError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    ServerBusyError,
+)
 from modelmint.core.ids import unix_seconds
 from modelmint.runtime.engine import Engine
+from modelmint.runtime.linear_head import HeadFileError, LinearHead
 from modelmint.runtime.pool import ModelPool, PoolOptions, build_engine
 from modelmint.runtime.registry import ModelSpec
 from modelmint.store import fine_tuning as rows
@@ -32,6 +40,7 @@ CREATED = 1_735_689_600  # registry entries have no creation time; a fixed one k
 FINE_TUNED = "ft:"
 RECONFIRM_SECONDS = 5.0  # a model deleted on another replica answers here at most this long
 RETIRE_WAIT_SECONDS = 600.0  # the longest a deleted model's requests are let finish
+MAX_HEADS = 256  # classifier heads kept in memory (each a few kB per label)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +72,7 @@ class Models:
         self._loaded: dict[str, _Loaded] = {}
         self._loading = asyncio.Lock()
         self._retiring = Background()  # deleted models finishing their requests
+        self._heads: dict[str, LinearHead] = {}  # trained classifiers' heads, by model
 
     async def get(self, account: Account, name: str) -> tuple[ModelSpec, Engine]:
         """The spec and engine for `name` as `account` may call it."""
@@ -70,11 +80,50 @@ class Models:
             return self.pool.get(name)
         loaded = self._loaded.get(name)
         if loaded is None or loaded.spec.owned_by != account.org.id:
-            loaded = await self._load(await self._row(account, name))
+            row = await self._row(account, name)
+            if self._is_classifier(row):
+                raise InvalidRequestError(
+                    f"{name!r} is a text classifier: call POST /v1/classify with it as "
+                    "`model` and without `labels` (it answers the labels it was trained on).",
+                    param="model",
+                )
+            loaded = await self._load(row)
         elif time.monotonic() - loaded.confirmed > RECONFIRM_SECONDS:
             await self._reconfirm(account, loaded)
         loaded.last_used = time.monotonic()
         return loaded.spec, loaded.engine
+
+    async def classifier(
+        self, account: Account, name: str
+    ) -> tuple[ModelSpec, Engine, LinearHead]:
+        """A trained text classifier of `account`'s: its base embeddings model (the one
+        the pool serves) and its head."""
+        row = await self._row(account, name) if name.startswith(FINE_TUNED) else None
+        if row is None or not self._is_classifier(row):
+            raise InvalidRequestError(
+                f"{name!r} is not a text classifier of yours; train one with a fine-tuning "
+                "job on an embeddings model, or pass `labels` to classify zero-shot.",
+                param="model",
+            )
+        head = self._heads.get(row.id)
+        if head is None:
+            try:
+                head = await asyncio.to_thread(LinearHead.load, Path(row.path))
+            except (HeadFileError, FileNotFoundError) as exc:
+                logger.error("classifier %s cannot be read: %s", row.id, exc)
+                raise ModelNotFoundError(
+                    f"The classifier {name!r} is missing on this server; train it again.",
+                    param="model",
+                ) from None
+            while len(self._heads) >= MAX_HEADS:
+                self._heads.pop(next(iter(self._heads)))
+            self._heads[row.id] = head
+        spec, engine = self.pool.get(row.base_model)
+        return spec, engine, head
+
+    def _is_classifier(self, row: FineTunedModel) -> bool:
+        base = self.pool.registry.specs.get(row.base_model)
+        return base is not None and base.engine == "embeddings"
 
     async def _reconfirm(self, account: Account, loaded: _Loaded) -> None:
         """A loaded model is answered from memory; its row is read again now and then, so
@@ -188,7 +237,11 @@ class Models:
             "aliases": [],
             "engine": base.engine if base else "llamacpp",
             "context_length": base.context_length if base else None,
-            "description": f"fine-tuned from {row.base_model}",
+            "description": (
+                f"text classifier trained on {row.base_model}"
+                if self._is_classifier(row)
+                else f"fine-tuned from {row.base_model}"
+            ),
             "ready": True,  # loaded on first use
         }
 
@@ -214,5 +267,6 @@ class Models:
         row = await self._row(account, name)
         await self.db.write(rows.delete_model, account.org.id, name)
         await self._retire(name)
+        self._heads.pop(name, None)
         Path(row.path).unlink(missing_ok=True)
         return {"id": name, "object": "model", "deleted": True}

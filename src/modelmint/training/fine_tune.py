@@ -60,7 +60,7 @@ class JobIO(Protocol):
     def hold(self, worst_tokens: int) -> str: ...  # a line saying what was held
     def bill(self, trained_tokens: int, compute_seconds: float, cancelled: bool) -> None: ...
     def save_result(self, filename: str, content: bytes) -> str: ...
-    def register(self, model_id: str, gguf: Path) -> None: ...
+    def register(self, model_id: str, path: Path) -> None: ...
 
 
 class QualityCache:
@@ -159,7 +159,7 @@ def run_fine_tune(job: JobRecord, setup: JobSetup, io: JobIO, tally: Tally) -> N
     merged_gguf(setup.base_gguf, setup.base_checkpoint, trained.adapter, setup.model_path,
                 setup.quant, examples)  # fmt: skip
     summary = _evaluate(setup, io, valid, _pauser(io, tally))
-    _save_results(io, tally, summary)
+    save_results(io, tally, summary)
     io.register(setup.model_name, setup.model_path)
     io.bill(tally.trained_tokens, tally.seconds, cancelled=False)
     io.update(
@@ -184,7 +184,7 @@ def _validated(
 ) -> tuple[ChatDataset, ChatDataset | None]:
     io.event("Validating training file: " + job.training_file)
     counter = _token_counter(tokenizer, setup.system_prompt)
-    redactor = _Redactor(setup.pii_mode)
+    redactor = Redactor(setup.pii_mode)
     train_set = _read(io, job.training_file, "training_file", counter, setup, redactor)
     valid_set = None
     if job.validation_file:
@@ -206,16 +206,17 @@ def _validated(
 
 
 def _read(
-    io: JobIO, file_id: str, param: str, counter: Callable, setup: JobSetup, redactor: _Redactor
+    io: JobIO, file_id: str, param: str, counter: Callable, setup: JobSetup, redactor: Redactor
 ) -> ChatDataset:
     try:
-        dataset = read_chat_dataset(_lines(io.read_file(file_id)), counter, setup.context_length)
+        lines = file_lines(io.read_file(file_id))
+        dataset = read_chat_dataset(lines, counter, setup.context_length)
     except DatasetError as error:
         raise JobFailed("invalid_file_format", f"{param} {file_id}: {error}", param) from None
     return redactor.dataset(dataset) if redactor.enabled else dataset
 
 
-def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+def file_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
     rest = b""
     for chunk in chunks:
         rest += chunk
@@ -240,7 +241,7 @@ def served(messages: list[dict], system_prompt: str | None) -> list[dict]:
     return with_system_prompt([dict(m) for m in messages], system_prompt)
 
 
-class _Redactor:
+class Redactor:
     """Personal data in training examples replaced with placeholders, per the org's
     policy (every mode but `off`), so the model never learns a real value."""
 
@@ -407,7 +408,7 @@ def _evaluate(
     return summary
 
 
-def _save_results(io: JobIO, tally: Tally, summary: dict[str, Any]) -> None:
+def save_results(io: JobIO, tally: Tally, summary: dict[str, Any]) -> None:
     ids = [io.save_result("step_metrics.csv", _metrics_csv(tally.history, summary))]
     ids.append(io.save_result("evaluation.json", json.dumps(summary, indent=2).encode()))
     io.update(result_files=ids)

@@ -26,6 +26,7 @@ from modelmint.core.ids import utcnow
 from modelmint.store import fine_tuning as rows
 from modelmint.store.database import Database
 from modelmint.store.fine_tuning import CheckpointRecord, EventRecord, JobRecord
+from modelmint.training.classifier_job import ClassifierSetup, run_classifier_fit
 from modelmint.training.fine_tune import JobFailed, JobSetup, Tally, run_fine_tune
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,9 @@ class WorkerOptions:
 class JobPlatform(Protocol):
     """What a job needs from the rest of the platform."""
 
-    async def setup(self, job: JobRecord, options: WorkerOptions) -> JobSetup: ...
+    async def setup(
+        self, job: JobRecord, options: WorkerOptions
+    ) -> JobSetup | ClassifierSetup: ...
     async def open_file(self, job: JobRecord, file_id: str) -> Iterator[bytes]: ...
     async def hold(self, job: JobRecord, worst_tokens: int) -> str: ...
     async def bill(
@@ -62,7 +65,15 @@ class JobPlatform(Protocol):
     ) -> None: ...
     async def release(self, job: JobRecord) -> None: ...
     async def save_result(self, job: JobRecord, filename: str, content: bytes) -> str: ...
-    async def register(self, job: JobRecord, model_id: str, gguf: Path) -> None: ...
+    async def register(self, job: JobRecord, model_id: str, path: Path) -> None: ...
+
+
+def run_job(job: JobRecord, setup: JobSetup | ClassifierSetup, io: ThreadIO, tally: Tally) -> None:
+    """A chat model's job trains a LoRA adapter; an embeddings model's, a classifier."""
+    if isinstance(setup, ClassifierSetup):
+        run_classifier_fit(job, setup, io, tally)
+    else:
+        run_fine_tune(job, setup, io, tally)
 
 
 class Stopped(Exception):
@@ -85,12 +96,12 @@ class Worker:
         db: Database,
         platform: JobPlatform,
         options: WorkerOptions,
-        pipeline: Callable[[JobRecord, JobSetup, ThreadIO, Tally], None] = run_fine_tune,
+        pipeline: Callable[[JobRecord, Any, ThreadIO, Tally], None] | None = None,
     ) -> None:
         self.db = db
         self.platform = platform
         self.options = options.named()
-        self.pipeline = pipeline  # what a job runs, on a thread
+        self.pipeline = pipeline or run_job  # what a job runs, on a thread
         self._stop = asyncio.Event()
 
     @property
@@ -259,6 +270,6 @@ class ThreadIO:
     def save_result(self, filename: str, content: bytes) -> str:
         return self._wait(self.worker.platform.save_result(self.job, filename, content))
 
-    def register(self, model_id: str, gguf: Path) -> None:
+    def register(self, model_id: str, path: Path) -> None:
         self._check()
-        self._wait(self.worker.platform.register(self.job, model_id, gguf))
+        self._wait(self.worker.platform.register(self.job, model_id, path))

@@ -1,0 +1,70 @@
+"""The text classifier recipe and its head file: the fit separates what can be separated,
+its scores are probabilities, and the file round-trips without pickles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from modelmint.runtime.linear_head import HeadFileError, LinearHead
+from modelmint.training.recipes.text_classifier import HeadSettings, fit_head
+
+
+def clusters(seed: int = 0, per_label: int = 30, dimensions: int = 16):
+    """Unit vectors around three well-apart centres."""
+    rng = np.random.default_rng(seed)
+    centres = np.eye(dimensions)[:3] * 6
+    vectors = np.concatenate([c + rng.normal(size=(per_label, dimensions)) for c in centres])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors, np.repeat(np.arange(3), per_label)
+
+
+def test_the_fit_separates_three_clusters_and_reports_a_falling_loss():
+    vectors, targets = clusters()
+    reports = []
+    head = fit_head(vectors, targets, ["a", "b", "c"], progress=reports.append)
+    assert head is not None and head.labels == ["a", "b", "c"]
+    test_vectors, test_targets = clusters(seed=1)
+    probabilities = head.probabilities(test_vectors)
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    assert (probabilities.argmax(axis=1) == test_targets).mean() >= 0.95
+    assert reports[-1].step == HeadSettings().steps
+    assert reports[-1].loss < reports[0].loss and reports[-1].accuracy >= 0.95
+
+
+def test_the_fit_stops_when_told():
+    vectors, targets = clusters()
+    assert fit_head(vectors, targets, ["a", "b", "c"], stopping=lambda: True) is None
+
+
+def test_an_unbalanced_set_starts_from_the_label_frequencies():
+    vectors, targets = clusters()
+    one_step = HeadSettings(steps=1, learning_rate=0.0, report_every=1)
+    head = fit_head(vectors[:40], targets[:40], ["a", "b", "c"], one_step)
+    assert head is not None
+    prior = head.probabilities(np.zeros((1, vectors.shape[1])))[0]
+    assert prior[0] == pytest.approx(30 / 40, abs=1e-6)
+
+
+def test_the_head_round_trips_through_its_file(tmp_path):
+    vectors, targets = clusters()
+    head = fit_head(vectors, targets, ["账单", "shipping", "technical"])
+    assert head is not None
+    path = tmp_path / "head.npz"
+    assert head.save(path) > 0
+    again = LinearHead.load(path)
+    assert again.labels == ["账单", "shipping", "technical"]
+    assert np.allclose(again.probabilities(vectors), head.probabilities(vectors), atol=1e-5)
+
+
+def test_a_file_that_is_not_a_head_is_refused(tmp_path):
+    path = tmp_path / "head.npz"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(HeadFileError):
+        LinearHead.load(path)
+    np.savez(path, weights=np.zeros((4, 2)), bias=np.zeros(3), labels=np.array('["a", "b"]'))
+    with pytest.raises(HeadFileError, match="shape"):
+        LinearHead.load(path)
+    np.savez(path, weights=np.array([object()], dtype=object))
+    with pytest.raises(HeadFileError):
+        LinearHead.load(path)
