@@ -130,10 +130,14 @@ def _validated(
                 "validation_file",
             )
     elif len(train.texts) >= HELD_OUT_FROM:
-        cut = len(train.texts) // 10
-        valid, on = Labelled(train.texts[-cut:], train.labels[-cut:]), "held-out examples"
-        train = Labelled(train.texts[:-cut], train.labels[:-cut])
-        io.event(f"No validation file: {cut} examples are held out to measure the classifier.")
+        # every tenth example, not the last tenth: a file sorted by label would otherwise
+        # hold out one label only
+        kept, held = _every_tenth(train)
+        train, valid, on = kept, held, "held-out examples"
+        io.event(
+            f"No validation file: {len(held.texts)} examples (every tenth) are held out to "
+            "measure the classifier."
+        )
     else:
         valid, on = train, "training data"
     if redactor.enabled:
@@ -144,6 +148,15 @@ def _validated(
         {"examples": len(train.texts), "labels": labels},
     )
     return train, valid, on
+
+
+def _every_tenth(data: Labelled) -> tuple[Labelled, Labelled]:
+    held = range(9, len(data.texts), 10)
+    kept = [i for i in range(len(data.texts)) if i % 10 != 9]
+    return (
+        Labelled([data.texts[i] for i in kept], [data.labels[i] for i in kept]),
+        Labelled([data.texts[i] for i in held], [data.labels[i] for i in held]),
+    )
 
 
 def _read(io: JobIO, file_id: str, param: str, redactor: Redactor) -> Labelled:
