@@ -24,7 +24,10 @@ KeyOption = key_option("fine_tune")
 @app.command("create")
 def create(
     training_file: str = typer.Argument(..., help="A chat JSONL to upload, or a file id."),
-    model: str = typer.Option("default", "--model", "-m", help="The base model."),
+    model: str = typer.Option(
+        "default", "--model", "-m",
+        help="The base model: a chat model, or an embeddings model (minilm) for a text classifier.",
+    ),  # fmt: skip
     validation_file: str = typer.Option(None, "--validation", help="A JSONL or a file id."),
     suffix: str = typer.Option(None, "--suffix", help="Part of the model's name (1-64 chars)."),
     epochs: int = typer.Option(None, "--epochs", help="Passes over the data (default: auto)."),
