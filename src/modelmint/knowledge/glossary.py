@@ -12,13 +12,12 @@ Other scripts and digits are kept as they are.
 from __future__ import annotations
 
 import gzip
-import logging
 import re
 import threading
 from importlib.resources import files
-from typing import Any
 
 from modelmint.knowledge.evidence import language_of
+from modelmint.knowledge.segmenter import Segmenter
 
 DICTIONARY = "cedict_1_0_ts_utf-8_mdbg.txt.gz"
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/$")
@@ -70,20 +69,17 @@ class Glossary:
     """`gloss(text)`: the text with its Chinese in English glosses. The dictionary
     (about 120,000 words, a second to read) loads on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, segmenter: Segmenter | None = None) -> None:
         self._lock = threading.Lock()
         self._senses: dict[str, str] | None = None
-        self._segmenter: Any = None
+        self._segmenter = segmenter or Segmenter()
         self._stop: frozenset[str] = frozenset()
 
     def _load(self) -> dict[str, str]:
         with self._lock:
             if self._senses is None:
-                import jieba
                 from bm25s.stopwords import STOPWORDS_CHINESE
 
-                jieba.setLogLevel(logging.WARNING)
-                self._segmenter = jieba.Tokenizer()
                 self._stop = frozenset(STOPWORDS_CHINESE) - NEGATIONS
                 self._senses = read_dictionary()
             return self._senses

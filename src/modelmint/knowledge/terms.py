@@ -5,9 +5,9 @@ so that a word every document has cannot dominate a score."""
 
 from __future__ import annotations
 
-import logging
 import re
-from typing import Any
+
+from modelmint.knowledge.segmenter import Segmenter
 
 # CJK ideographs (the unified blocks and their extensions)
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
@@ -17,13 +17,11 @@ _TOKEN = re.compile(rf"(?P<han>[{_HAN}]+)|(?P<word>[^\W_{_HAN}]+)")
 class Terms:
     """`terms(text)`: the text's words as BM25 indexes and queries them, in order."""
 
-    def __init__(self) -> None:
-        import jieba
+    def __init__(self, segmenter: Segmenter | None = None) -> None:
         import Stemmer
         from bm25s.stopwords import STOPWORDS_CHINESE, STOPWORDS_EN_PLUS
 
-        jieba.setLogLevel(logging.WARNING)
-        self._segmenter: Any = jieba.Tokenizer()  # its own dictionary, loaded on first use
+        self.segmenter = segmenter or Segmenter()
         self._stem = Stemmer.Stemmer("english").stemWord
         self._stop = frozenset(STOPWORDS_EN_PLUS) | frozenset(STOPWORDS_CHINESE)
 
@@ -31,7 +29,7 @@ class Terms:
         found: list[str] = []
         for match in _TOKEN.finditer(text):
             if match.group("han"):
-                words = self._segmenter.cut_for_search(match.group("han"))
+                words = self.segmenter.cut_for_search(match.group("han"))
                 found += [w for w in words if w not in self._stop]
                 continue
             word = match.group("word").casefold()

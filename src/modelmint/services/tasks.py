@@ -18,5 +18,6 @@ class Tasks:
         self, platform: Platform, models: Models, terms: Terms, embeddings_model: str
     ) -> None:
         metering = platform.metering
-        self.classify = Classify(models, metering, CHAT_MODEL, embeddings_model, Glossary())
+        glossary = Glossary(terms.segmenter)  # one jieba dictionary for both
+        self.classify = Classify(models, metering, CHAT_MODEL, embeddings_model, glossary)
         self.summarize = Summarize(models, metering, platform.files, terms, embeddings_model)
