@@ -41,6 +41,9 @@ from modelmint.training.fine_tune import (
 from modelmint.training.recipes.text_classifier import HeadProgress, HeadSettings, fit_head
 
 MAX_LABELS = 256
+# a bound on a job's time: 50,000 texts take MiniLM about four minutes to embed here, and
+# the fit about as long again with 256 labels
+MAX_EXAMPLES = 50_000
 MAX_LABEL_CHARS = 200
 ENCODE_REPORT_EVERY = 512  # texts between progress events while embedding
 NO_LIMIT = 1 << 30  # a long text is embedded by its first part, as the model reads it
@@ -165,6 +168,13 @@ def _read(io: JobIO, file_id: str, param: str, redactor: Redactor) -> Labelled:
         pairs = [_text_and_label(example.messages, example.line) for example in dataset.examples]
     except DatasetError as error:
         raise JobFailed("invalid_file_format", f"{param} {file_id}: {error}", param) from None
+    if len(pairs) > MAX_EXAMPLES:
+        raise JobFailed(
+            "invalid_file_format",
+            f"{param} {file_id}: {len(pairs)} examples; a classifier job reads up to "
+            f"{MAX_EXAMPLES} a file. Sample the file down.",
+            param,
+        )
     if redactor.enabled:
         dataset = redactor.dataset(dataset)
         pairs = [_text_and_label(example.messages, example.line) for example in dataset.examples]

@@ -46,9 +46,9 @@ def fit_head(
 ) -> LinearHead | None:
     """The head that maps `vectors` to `targets` (indexes into `labels`); None when
     `stopping()` said to stop."""
-    x = np.asarray(vectors, dtype=np.float64)
-    truth = np.eye(len(labels))[targets]
-    weights = np.zeros((x.shape[1], len(labels)))
+    x = np.asarray(vectors, dtype=np.float32)
+    truth = np.eye(len(labels), dtype=np.float32)[targets]
+    weights = np.zeros((x.shape[1], len(labels)), dtype=np.float32)
     bias = np.log(truth.mean(axis=0) + 1e-9)  # start from the labels' frequencies
     for step in range(1, settings.steps + 1):
         probabilities = softmax(x @ weights + bias)
