@@ -11,7 +11,7 @@ from modelmint.core.settings import Settings
 from modelmint.runtime.engine import Finished, GenerationRequest, Meter, SamplingParams, TextDelta
 from modelmint.runtime.pool import ModelPool
 from modelmint.runtime.registry import ModelSpec, Registry
-from modelmint.runtime.upstream import UpstreamEngine
+from modelmint.runtime.upstream import UpstreamEngine, chunk_logprobs
 from tests.helpers import running_server
 
 
@@ -96,3 +96,39 @@ def test_openai_client_through_a_modelmint_proxy(fake_server_url, tmp_path):
             == "You said: hi you"
         )
         assert chunks[-1].usage.completion_tokens == 4
+
+
+async def test_logprobs_pass_through_in_both_shapes(upstream):
+    params = SamplingParams(logprobs=True, top_logprobs=2)
+    for kwargs in ({"messages": [{"role": "user", "content": "a b"}]}, {"prompt": "x y z"}):
+        request = GenerationRequest(params, **kwargs)
+        events = [e async for e in upstream.generate(upstream.measure(request), Meter())]
+        deltas = [e for e in events if isinstance(e, TextDelta)]
+        assert deltas and all(d.logprobs for d in deltas), kwargs
+        entry = deltas[0].logprobs[0]
+        assert entry.token == deltas[0].text and entry.logprob == -0.5
+        assert entry.bytes == list(entry.token.encode())
+        assert [(t.token, t.logprob) for t in entry.top_logprobs] == [
+            (entry.token, -0.5), ("<other>", -1.5),
+        ]  # fmt: skip
+    plain = GenerationRequest(SamplingParams(), messages=[{"role": "user", "content": "a"}])
+    events = [e async for e in upstream.generate(upstream.measure(plain), Meter())]
+    assert all(e.logprobs is None for e in events if isinstance(e, TextDelta))
+
+
+def test_chunk_logprobs_reads_what_other_servers_send():
+    chat = {"logprobs": {"content": [
+        {"token": "好", "logprob": -0.1, "bytes": [229, 165, 189],
+         "top_logprobs": [{"token": "好", "logprob": -0.1}]},
+    ]}}  # fmt: skip
+    (entry,) = chunk_logprobs(chat, chat=True)
+    assert (entry.token, entry.logprob, entry.bytes) == ("好", -0.1, [229, 165, 189])
+    assert entry.top_logprobs[0].bytes == list("好".encode())
+    legacy = {"logprobs": {"tokens": [" a", " b"], "token_logprobs": [-1.0, -2.0],
+                           "top_logprobs": [{" a": -1.0, " c": -3.0}, None]}}  # fmt: skip
+    first, second = chunk_logprobs(legacy, chat=False)
+    assert (first.token, first.logprob, [t.token for t in first.top_logprobs]) == (
+        " a", -1.0, [" a", " c"],
+    )  # fmt: skip
+    assert second.top_logprobs == []
+    assert chunk_logprobs({"logprobs": None}, chat=True) is None

@@ -24,6 +24,7 @@ from modelmint.runtime.engine import (
     Meter,
     TextDelta,
     TokenLogprob,
+    TopLogprob,
 )
 from modelmint.runtime.limits import check_inputs_fit
 from modelmint.runtime.stops import StopMatcher
@@ -120,7 +121,9 @@ class FakeEngine:
     def _logprobs(piece: str, request: GenerationRequest) -> list[TokenLogprob] | None:
         if not request.params.logprobs:
             return None
-        return [TokenLogprob(piece, -0.5, list(piece.encode()), [])]
+        alternatives = [(piece, -0.5), ("<other>", -1.5), ("<third>", -2.5)]
+        top = [TopLogprob(t, v, list(t.encode())) for t, v in alternatives]
+        return [TokenLogprob(piece, -0.5, list(piece.encode()), top[: request.params.top_logprobs])]
 
     async def count(self, texts: Sequence[str]) -> list[int]:
         lengths = [self.count_tokens(text) for text in texts]

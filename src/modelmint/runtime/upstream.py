@@ -2,7 +2,9 @@
 
 vLLM on GPUs, llama.cpp's llama-server, TGI: the request is sent streamed with
 `stream_options.include_usage`, its deltas pass straight through and the upstream's usage
-is kept. Upstream 4xx answers come back as the caller's 400; outages as 502.
+is kept. Asked for logprobs, it asks the upstream for them and passes on what comes back
+(chat's or the legacy completions' shape). Upstream 4xx answers come back as the
+caller's 400; outages as 502.
 
 The client is aiohttp: per proxied request it spends a fifth of the CPU httpx does, and
 on a small server the proxy's CPU is what limits requests per second.
@@ -31,12 +33,14 @@ from modelmint.runtime.engine import (
     Meter,
     SamplingParams,
     TextDelta,
+    TokenLogprob,
+    TopLogprob,
 )
 
 # special tokens and chat framing an upstream may add per message or input
 FRAMING_TOKENS = 16
 
-def _sampling_body(params: SamplingParams) -> dict[str, Any]:
+def _sampling_body(params: SamplingParams, chat: bool) -> dict[str, Any]:
     body: dict[str, Any] = {
         "temperature": params.temperature,
         "top_p": params.top_p,
@@ -56,7 +60,48 @@ def _sampling_body(params: SamplingParams) -> dict[str, Any]:
         }
     elif params.json_object:
         body["response_format"] = {"type": "json_object"}
+    if params.logprobs and chat:
+        body["logprobs"] = True
+        if params.top_logprobs:
+            body["top_logprobs"] = params.top_logprobs
+    elif params.logprobs:
+        body["logprobs"] = params.top_logprobs  # the legacy field: how many alternatives
     return body
+
+
+def _token(entry: dict[str, Any]) -> tuple[str, list[int]]:
+    token = str(entry.get("token", ""))
+    return token, list(entry.get("bytes") or token.encode())
+
+
+def _top(entry: dict[str, Any]) -> TopLogprob:
+    token, raw = _token(entry)
+    return TopLogprob(token, float(entry["logprob"]), raw)
+
+
+def chunk_logprobs(choice: dict[str, Any], chat: bool) -> list[TokenLogprob] | None:
+    """A streamed choice's logprobs in either of OpenAI's shapes: chat's `content` list, or
+    the legacy completions' parallel `tokens` / `token_logprobs` / `top_logprobs`."""
+    given = choice.get("logprobs")
+    if not given:
+        return None
+    if chat:
+        found = []
+        for entry in given.get("content") or []:
+            token, raw = _token(entry)
+            top = [_top(t) for t in entry.get("top_logprobs") or []]
+            found.append(TokenLogprob(token, float(entry["logprob"]), raw, top))
+        return found
+    tokens = given.get("tokens") or []
+    values = given.get("token_logprobs") or [None] * len(tokens)
+    tops = given.get("top_logprobs") or [None] * len(tokens)
+    return [
+        TokenLogprob(
+            token, value, list(token.encode()),
+            [TopLogprob(t, float(v), list(t.encode())) for t, v in (top or {}).items()],
+        )
+        for token, value, top in zip(tokens, values, tops, strict=False)
+    ]  # fmt: skip
 
 
 class UpstreamEngine:
@@ -131,7 +176,7 @@ class UpstreamEngine:
         request = work.request
         chat = request.messages is not None
         body = {"model": self.model, "stream": True, "stream_options": {"include_usage": True}}
-        body |= _sampling_body(request.params)
+        body |= _sampling_body(request.params, chat)
         # an estimate until the upstream's usage says (a cut-off stream pays for its
         # prompt): about a token per 3 bytes, a third of the bound held
         meter.prompt_tokens = max(1, work.prompt_tokens // 3)
@@ -176,7 +221,7 @@ class UpstreamEngine:
                         if text:
                             pieces += 1
                             meter.completion_tokens = pieces
-                            yield TextDelta(text)
+                            yield TextDelta(text, chunk_logprobs(choice, chat))
                         if choice.get("finish_reason"):
                             reason = "length" if choice["finish_reason"] == "length" else "stop"
         except (TimeoutError, aiohttp.ClientError) as exc:
