@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import openai
 import pytest
 
@@ -132,3 +133,20 @@ def test_chunk_logprobs_reads_what_other_servers_send():
     )  # fmt: skip
     assert second.top_logprobs == []
     assert chunk_logprobs({"logprobs": None}, chat=True) is None
+
+
+def test_classify_by_chat_through_an_upstream_model(fake_server_url, tmp_path):
+    """The upstream is asked for no more alternatives than OpenAI-compatible servers
+    allow (20): with 200, as llama.cpp is asked, this is the upstream's 400."""
+    spec = ModelSpec(
+        name="proxied", engine="upstream", base_url=fake_server_url + "/v1",
+        upstream_model="fake-chat",
+    )  # fmt: skip
+    pool = ModelPool(Registry([spec]), {"proxied": UpstreamEngine(spec.base_url, "fake-chat")})
+    with running_server(create_app(Settings(data_dir=tmp_path, auth=False), pool=pool)) as url:
+        body = {"input": ["a b"], "labels": ["<other>", "<third>"], "model": "proxied",
+                "method": "chat"}  # fmt: skip
+        answer = httpx.post(url + "/v1/classify", json=body, timeout=30)
+    assert answer.status_code == 200, answer.text
+    (item,) = answer.json()["data"]
+    assert sum(s["score"] for s in item["scores"]) == pytest.approx(1.0, abs=1e-4)

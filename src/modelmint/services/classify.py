@@ -49,6 +49,7 @@ from modelmint.services.schemas import ChatCompletionRequest, CompletionRequest
 from modelmint.services.task_schemas import ClassifyRequest
 
 TOP_LOGPROBS = 200  # the answer's first token: where each label's first tokens are found
+UPSTREAM_TOP_LOGPROBS = 20  # what OpenAI-compatible servers allow (OpenAI's and vLLM's cap)
 # measured with benchmarks/classify.py on the default models (SmolLM2-135M, MiniLM-L6),
 # Chinese (glossed)/English accuracy: embeddings 0.62/0.78 on sentiment, 0.60/0.65 on
 # tickets; chat 0.55/0.58 and 0.52/0.25; likelihood 0.68/0.82 and 0.29/0.58 at 20-70x the
@@ -159,9 +160,8 @@ class Classify:
     async def _by_chat(self, judge: Judge, texts: list[str], labels: list[str]) -> Scored:
         """Each text's probability of each label as the chat model's first answer token,
         calibrated by a last row for the content-free text (the model's bias)."""
-        params = SamplingParams(
-            max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=TOP_LOGPROBS
-        )
+        top = UPSTREAM_TOP_LOGPROBS if judge.spec.engine == "upstream" else TOP_LOGPROBS
+        params = SamplingParams(max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=top)
         requests = [
             GenerationRequest(
                 params, messages=_question(text, labels), request_id=judge.context.request_id
