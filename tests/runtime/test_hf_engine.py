@@ -10,7 +10,13 @@ from typer.testing import CliRunner
 
 from modelmint.cli.main import app
 from modelmint.core.errors import ContextLengthExceededError, InvalidRequestError
-from modelmint.runtime.engine import GenerationRequest, Meter, SamplingParams
+from modelmint.runtime.engine import (
+    GenerationRequest,
+    Meter,
+    PromptLogprobs,
+    SamplingParams,
+    TextDelta,
+)
 from modelmint.runtime.hf import TransformersEngine
 from modelmint.runtime.hf.detokenize import Detokenizer
 from modelmint.runtime.hf.export import export_gguf
@@ -171,3 +177,37 @@ def test_export_refuses_a_folder_that_is_not_empty(tmp_path):
     result = CliRunner().invoke(app, ["export-hf", str(tmp_path)])
     assert result.exit_code == 1
     assert "not empty" in result.output
+
+
+async def scored(engine, prompt: str, max_tokens: int = 0) -> list:
+    params = SamplingParams(
+        max_tokens=max_tokens, temperature=0, logprobs=True, prompt_logprobs=True
+    )
+    request = GenerationRequest(params, prompt=prompt)
+    return [e async for e in engine.generate(engine.measure(request), Meter())]
+
+
+async def test_a_prompt_is_scored_token_by_token(engine):
+    prompt = "我爱编程。 The sky is"
+    events = await scored(engine, prompt)
+    assert isinstance(events[0], PromptLogprobs) and events[-1].reason == "length"
+    assert not [e for e in events if isinstance(e, TextDelta)]
+    entries = events[0].logprobs
+    ids = engine.measure(GenerationRequest(SamplingParams(), prompt=prompt)).prompt_ids
+    assert len(entries) == len(ids)
+    assert entries[0].logprob is None and all(e.logprob <= 0 for e in entries[1:])
+    # token bytes, not each token decoded alone: they spell the prompt exactly
+    assert b"".join(bytes(e.bytes) for e in entries).decode() == prompt
+
+
+async def test_a_scored_token_has_the_logprob_it_is_generated_with(engine):
+    params = SamplingParams(max_tokens=1, temperature=0, logprobs=True)
+    request = GenerationRequest(params, prompt="The capital of France is")
+    events = [e async for e in engine.generate(engine.measure(request), Meter())]
+    (generated,) = [entry for e in events if isinstance(e, TextDelta) for entry in e.logprobs]
+    events = await scored(engine, "The capital of France is" + generated.token, max_tokens=2)
+    assert isinstance(events[0], PromptLogprobs)
+    assert [e for e in events if isinstance(e, TextDelta)]  # then it goes on generating
+    last = events[0].logprobs[-1]
+    assert last.token == generated.token
+    assert last.logprob == pytest.approx(generated.logprob, abs=1e-3)

@@ -11,7 +11,8 @@ measured best by benchmarks/classify.py):
   label put in a sentence), through a softmax at a measured temperature;
 - `likelihood`: the language model's probability of the text after "The following text
   is about {label}:" (noisy-channel scoring, Min et al. 2022), one scored prompt per text
-  and label, through Bayes' rule with equal priors (llama.cpp models, which score prompts).
+  and label, through Bayes' rule with equal priors (llama.cpp and transformers models,
+  which score prompts).
 
 A trained classifier (a fine-tuning job's result on an embeddings model, named by `model`
 with no `labels`) answers its own labels: its head over the base model's embeddings.
@@ -182,7 +183,8 @@ class Classify:
         of scored prompts; the softmax over labels is the posterior with equal priors."""
         if not judge.engine.scores_prompts:
             raise UnsupportedParameterError(
-                f"method likelihood needs a model that scores prompts (llama.cpp); "
+                f"method likelihood needs a model that scores prompts (llama.cpp or "
+                f"transformers); "
                 f"{judge.spec.name!r} cannot. Use method embeddings or chat.",
                 param="method",
             )

@@ -139,8 +139,8 @@ async def open_completion(
     scores_prompt = request.echo and request.logprobs is not None
     if scores_prompt and not engine.scores_prompts:
         raise UnsupportedParameterError(
-            f"{spec.name!r} cannot score a prompt's tokens (echo with logprobs): only "
-            "llama.cpp models can; drop echo or logprobs, or pick a GGUF model.",
+            f"{spec.name!r} cannot score a prompt's tokens (echo with logprobs): llama.cpp "
+            "and transformers models can; drop echo or logprobs, or pick one of those.",
             param="echo",
         )
     privacy = RequestPrivacy(context.account.policy)

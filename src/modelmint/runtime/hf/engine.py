@@ -2,8 +2,9 @@
 
 It loads the model and tokenizer from local files only and renders the checkpoint's chat
 template; what batching engines share (measure, admission, streaming) is
-runtime/batching.py. JSON-schema grammars are a llama.cpp feature; here they are refused
-with a 400 that says so.
+runtime/batching.py. A prompt asked to be scored (`echo` with `logprobs`) gets every
+position's log-probabilities from its prefill. JSON-schema grammars are a llama.cpp
+feature; here they are refused with a 400 that says so.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from modelmint.runtime.offline import stay_offline
 
 class TransformersEngine(BatchingEngine):
     kind = "transformers"
+    scores_prompts = True  # the prefill's logits of every prompt position
 
     def __init__(
         self,

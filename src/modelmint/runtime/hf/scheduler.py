@@ -16,9 +16,10 @@ from transformers import DynamicCache
 
 from modelmint.core.errors import EngineError
 from modelmint.core.types import Usage
-from modelmint.runtime.engine import Finished, TextDelta
+from modelmint.runtime.engine import Finished, PromptLogprobs, TextDelta, TokenLogprob
 from modelmint.runtime.hf.kv import BatchedKV
 from modelmint.runtime.hf.sequence import TorchSequence
+from modelmint.runtime.hf.token_bytes import token_bytes
 from modelmint.runtime.logprobs import token_logprobs
 from modelmint.runtime.step_thread import StepThread
 
@@ -32,6 +33,7 @@ class BatchScheduler(StepThread):
         self.tokenizer = tokenizer
         self.eos_ids = eos_ids
         self.kv = BatchedKV()
+        self._piece = token_bytes(tokenizer)
         self.rows: list[TorchSequence] = []  # row i of the KV batch is rows[i]
         self._newcomer: TorchSequence | None = None  # the prompt this step starts
 
@@ -94,13 +96,19 @@ class BatchScheduler(StepThread):
         self._leave(done)
 
     def _prefill(self, sequence: TorchSequence) -> None:
-        """Its whole prompt in one forward pass, then its first token; it joins the batch."""
+        """Its whole prompt in one forward pass (scored, if asked), then its first token;
+        it joins the batch."""
         cache = DynamicCache(config=self.model.config)
         started = time.perf_counter()
         out = self.model(
             input_ids=torch.tensor([sequence.prompt]), past_key_values=cache, use_cache=True
         )
         sequence.meter.compute_seconds += time.perf_counter() - started
+        if sequence.prompt_logprobs:
+            self._emit_prompt_logprobs(sequence, out.logits[0].float().numpy())
+            if sequence.max_new_tokens == 0:
+                self._finish(sequence, "length")
+                return
         self.kv.join(cache, len(sequence.prompt))
         self.rows.append(sequence)
         if self._sample(sequence, out.logits[0, -1, :].float()):
@@ -136,8 +144,17 @@ class BatchScheduler(StepThread):
             return True
         return False
 
-    def _piece(self, token: int) -> bytes:
-        return self.tokenizer.decode([token]).encode("utf-8")
+    def _emit_prompt_logprobs(self, sequence: TorchSequence, logits: Any) -> None:
+        """Each prompt token's log-probability given those before it (row i of `logits`
+        predicts token i + 1; the first token has none)."""
+        prompt, top = sequence.prompt, sequence.top_logprobs
+        raw = self._piece(prompt[0])
+        scored = [TokenLogprob(raw.decode("utf-8", "replace"), None, list(raw))]
+        scored += [
+            token_logprobs(logits[i - 1], prompt[i], top, self._piece)
+            for i in range(1, len(prompt))
+        ]
+        self._emit(sequence, PromptLogprobs(scored))
 
     def _emit_text(self, sequence: TorchSequence, text: str) -> None:
         logprobs = sequence.held_logprobs if sequence.logprobs else None
