@@ -34,6 +34,7 @@ from modelmint.services.tasks import Tasks
 UPLOAD_FRAMING_BYTES = 64 * 1024
 IDLE_CHECK_SECONDS = 60.0
 ACTIVITY_MARK_SECONDS = 0.25  # well inside the mark's freshness (core.activity)
+STORE_EXPIRY_SECONDS = 600.0  # an expired store is refused at once, its chunks deleted within this
 
 
 def build_pool(settings: Settings) -> ModelPool:
@@ -66,6 +67,8 @@ def create_app(settings: Settings, pool: ModelPool | None = None) -> FastAPI:
         settings.knowledge_embedding_model,
         settings.knowledge_cache_chunks,
     )
+    purge = knowledge.stores.purge_expired
+    platform.chores.add("purge-expired-stores", STORE_EXPIRY_SECONDS, purge)
     task_services = Tasks(platform, models, knowledge.terms, settings.knowledge_embedding_model)
     activity = ServingActivity(settings.data_dir)
 

@@ -52,7 +52,7 @@ class FileBatches:
     async def create(
         self, account: Account, store_id: str, body: VectorStoreFileBatchCreate
     ) -> dict[str, Any]:
-        store = await self.stores.get(account, store_id)
+        store = await self.stores.usable(account, store_id, "vector_store_id")
         chunking = static_chunking(body.chunking_strategy)
         file_ids = list(dict.fromkeys(body.file_ids))
         members = [

@@ -59,18 +59,10 @@ class KnowledgeSearch:
         self, context: RequestContext, store_ids: Sequence[str], param: str
     ) -> list[VectorStoreRecord]:
         """The caller's stores by id: a 404 for one that is not theirs, a 400 when expired."""
-        found = []
-        for store_id in dict.fromkeys(store_ids):
-            store = await self.stores.get(context.account, store_id)
-            expires_at = store.expires_at
-            if expires_at is not None and expires_at <= utcnow():
-                raise InvalidRequestError(
-                    f"Vector store {store_id} has expired; create a new one or set its "
-                    "expires_after further out before it expires.",
-                    param=param,
-                )
-            found.append(store)
-        return found
+        return [
+            await self.stores.usable(context.account, store_id, param)
+            for store_id in dict.fromkeys(store_ids)
+        ]
 
     async def search_stores(
         self,

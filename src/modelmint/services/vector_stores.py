@@ -6,6 +6,7 @@ org's store or file is a 404, the same as one that does not exist.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
@@ -28,6 +29,8 @@ from modelmint.store.database import Database
 from modelmint.store.vector_stores import FileCounts, Page, StoreFileRecord, VectorStoreRecord
 from modelmint.tenancy.directory import Account
 
+logger = logging.getLogger(__name__)
+
 MAX_LIST = 100
 MAX_FILES_PER_STORE = 10_000
 
@@ -35,7 +38,7 @@ MAX_FILES_PER_STORE = 10_000
 def store_object(record: VectorStoreRecord, counts: FileCounts) -> dict[str, Any]:
     """OpenAI's `vector_store` object."""
     expires_at = record.expires_at
-    if expires_at is not None and expires_at <= utcnow():
+    if record.expired(utcnow()):
         status = "expired"
     else:
         status = "in_progress" if counts.in_progress else "completed"
@@ -142,12 +145,37 @@ class VectorStores:
     async def retrieve(self, account: Account, store_id: str) -> dict[str, Any]:
         return await self._object(await self.get(account, store_id))
 
+    async def usable(self, account: Account, store_id: str, param: str) -> VectorStoreRecord:
+        """The caller's store, for searching it or adding to it: a 404 when it is not
+        theirs, a 400 when it has expired (its chunks are deleted once it has)."""
+        record = await self.get(account, store_id)
+        if record.expired(utcnow()):
+            raise InvalidRequestError(
+                f"Vector store {store_id} has expired and its chunks are deleted; create a "
+                "new one (set expires_after further out before a store expires to keep it).",
+                param=param,
+            )
+        return record
+
+    async def purge_expired(self) -> int:
+        """The chore: the chunks of every store past its expiry deleted (the store and its
+        file list stay, with status expired); how many chunks."""
+        expired = await self.db.read(rows.expired_with_chunks, utcnow())
+        if not expired:
+            return 0
+        deleted = await self.db.write(rows.delete_chunks, expired)
+        logger.info("deleted %d chunks of %d expired vector stores", deleted, len(expired))
+        return deleted
+
     async def update(
         self, account: Account, store_id: str, body: VectorStoreUpdate
     ) -> dict[str, Any]:
-        record = await self.get(account, store_id)
-        values: dict[str, Any] = {}
         given = body.model_fields_set
+        if "expires_after" in given:
+            record = await self.usable(account, store_id, "expires_after")
+        else:
+            record = await self.get(account, store_id)
+        values: dict[str, Any] = {}
         if "name" in given:
             values["name"] = body.name
         if "metadata" in given:
@@ -216,7 +244,7 @@ class VectorStores:
     async def add_file(
         self, account: Account, store_id: str, body: VectorStoreFileCreate
     ) -> dict[str, Any]:
-        store = await self.get(account, store_id)
+        store = await self.usable(account, store_id, "vector_store_id")
         counts = (await self.db.read(rows.file_counts, [store.id])).get(store.id, FileCounts())
         if counts.total >= MAX_FILES_PER_STORE:
             raise InvalidRequestError(

@@ -1,5 +1,6 @@
 """Rows of vector stores and of the files in them: add, find (within one org), list a
-page, update, count a store's files by status, delete (with the chunks)."""
+page, update, count a store's files by status, delete (with the chunks), and the chunks
+of expired stores found and deleted."""
 
 from __future__ import annotations
 
@@ -39,6 +40,10 @@ class VectorStoreRecord:
     def expires_at(self) -> datetime | None:
         days = self.expires_after_days
         return None if days is None else self.last_active_at + timedelta(days=days)
+
+    def expired(self, now: datetime) -> bool:
+        expires_at = self.expires_at
+        return expires_at is not None and expires_at <= now
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +150,25 @@ def delete_store(connection: Connection, org_id: str, store_id: str) -> bool:
 
 
 chunk_store = knowledge_chunks.c.vector_store_id
+
+
+def expired_with_chunks(connection: Connection, now: datetime) -> list[str]:
+    """The stores past their expiry that still hold chunks."""
+    dated = connection.execute(
+        select(stores.id, stores.last_active_at, stores.expires_after_days).where(
+            stores.expires_after_days.is_not(None)
+        )
+    ).all()
+    expired = [r.id for r in dated if r.last_active_at + timedelta(r.expires_after_days) <= now]
+    if not expired:
+        return []
+    held = select(chunk_store).where(chunk_store.in_(expired)).distinct()
+    return [row[0] for row in connection.execute(held)]
+
+
+def delete_chunks(connection: Connection, store_ids: Sequence[str]) -> int:
+    """The chunks of `store_ids` deleted (their store and file rows stay); how many."""
+    return connection.execute(delete(knowledge_chunks).where(chunk_store.in_(store_ids))).rowcount
 
 
 def file_counts(connection: Connection, store_ids: Sequence[str]) -> dict[str, FileCounts]:
