@@ -68,3 +68,27 @@ def test_a_file_that_is_not_a_head_is_refused(tmp_path):
     np.savez(path, weights=np.array([object()], dtype=object))
     with pytest.raises(HeadFileError):
         LinearHead.load(path)
+
+
+def test_vectors_that_point_nearly_the_same_way_are_still_separated():
+    """Texts written from one template embed close together: the first step size
+    overshoots there, and the fit halves it instead of diverging."""
+    rng = np.random.default_rng(2)
+    common = rng.normal(size=384)
+    apart = rng.normal(size=384) * 0.05
+    noise = rng.normal(size=(200, 384)) * 0.02
+    targets = np.repeat([0, 1], 100)
+    vectors = common + np.where(targets[:, None] == 0, apart, -apart) + noise
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert (vectors @ vectors.T).min() > 0.99  # a fixed step of 4 ends at chance here
+    head = fit_head(vectors, targets, ["a", "b"])
+    assert head is not None
+    assert (head.probabilities(vectors).argmax(axis=1) == targets).mean() >= 0.95
+
+
+def test_the_fit_pauses_for_the_server_between_steps():
+    vectors, targets = clusters()
+    pauses = []
+    settings = HeadSettings(steps=50, check_every=10)
+    fit_head(vectors, targets, ["a", "b", "c"], settings, pause=lambda: pauses.append(1))
+    assert len(pauses) == 5

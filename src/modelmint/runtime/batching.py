@@ -133,7 +133,7 @@ class BatchingEngine(ABC):
     def _sequence(self, sampler: Any, **fields: Any) -> InFlight:
         """This engine's in-flight sequence with the shared `fields`."""
 
-    async def count(self, texts: Sequence[str]) -> list[int]:
+    async def count(self, texts: Sequence[str], truncate: bool = False) -> list[int]:
         raise InvalidRequestError(CHAT_MODELS_DO_NOT_EMBED, param="model")
 
     async def embed(self, texts: Sequence[str], lengths: Sequence[int] | None = None) -> Embeddings:

@@ -145,8 +145,9 @@ class SentenceTransformersEngine:
     ) -> AsyncIterator[GenerationEvent]:
         raise InvalidRequestError(EMBEDDING_MODELS_DO_NOT_GENERATE, param="model")
 
-    async def count(self, texts: Sequence[str]) -> list[int]:
-        """Each input's token count as the model sees it; raises for one too long."""
+    async def count(self, texts: Sequence[str], truncate: bool = False) -> list[int]:
+        """Each input's token count as the model sees it; raises for one too long, or with
+        `truncate` counts the first tokens it reads (the encoder cuts the rest)."""
         if self._encoder is None:
             raise InvalidRequestError("The model is not loaded yet.")
         if sum(map(len, texts)) <= INLINE_COUNT_CHARS:
@@ -154,6 +155,8 @@ class SentenceTransformersEngine:
         else:
             loop = asyncio.get_running_loop()
             lengths = await loop.run_in_executor(self._counter, self._encoder.count_tokens, texts)
+        if truncate:
+            return [min(n, self.context_length) for n in lengths]
         check_inputs_fit(lengths, self.context_length)
         return lengths
 

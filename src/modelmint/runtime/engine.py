@@ -158,9 +158,11 @@ class Engine(Protocol):
         taken together for the choices of one API request (see admission.py)."""
         ...
 
-    async def count(self, texts: Sequence[str]) -> list[int]:
+    async def count(self, texts: Sequence[str], truncate: bool = False) -> list[int]:
         """Each embeddings input's token count, as billed (for a remote engine, a bound
-        it cannot exceed). Raises `ContextLengthExceededError` for one that does not fit."""
+        it cannot exceed). Raises `ContextLengthExceededError` for one that does not fit,
+        unless `truncate`: then such an input counts the tokens the model reads of it (its
+        first ones), and `embed` reads those."""
         ...
 
     async def embed(self, texts: Sequence[str], lengths: Sequence[int] | None = None) -> Embeddings:

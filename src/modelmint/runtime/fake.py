@@ -125,8 +125,10 @@ class FakeEngine:
         top = [TopLogprob(t, v, list(t.encode())) for t, v in alternatives]
         return [TokenLogprob(piece, -0.5, list(piece.encode()), top[: request.params.top_logprobs])]
 
-    async def count(self, texts: Sequence[str]) -> list[int]:
+    async def count(self, texts: Sequence[str], truncate: bool = False) -> list[int]:
         lengths = [self.count_tokens(text) for text in texts]
+        if truncate:
+            return [min(n, self.context_length) for n in lengths]
         check_inputs_fit(lengths, self.context_length)
         return lengths
 

@@ -166,8 +166,9 @@ class UpstreamEngine:
         prompt_tokens = min(size + FRAMING_TOKENS, self.context_length)
         return Measured(request, prompt_tokens, request.params.max_tokens or self.context_length)
 
-    async def count(self, texts: Sequence[str]) -> list[int]:
-        """Bounds, as in `measure`: a token per UTF-8 byte and a few special ones."""
+    async def count(self, texts: Sequence[str], truncate: bool = False) -> list[int]:
+        """Bounds, as in `measure`: a token per UTF-8 byte and a few special ones (capped
+        at the context: an upstream refuses what does not fit, whatever `truncate` says)."""
         return [min(len(text.encode()) + FRAMING_TOKENS, self.context_length) for text in texts]
 
     async def generate(
@@ -218,10 +219,12 @@ class UpstreamEngine:
                             if chat
                             else choice.get("text")
                         )
-                        if text:
+                        logprobs = chunk_logprobs(choice, chat)
+                        # a token inside a UTF-8 character may come as "" with its logprob
+                        if text or logprobs:
                             pieces += 1
                             meter.completion_tokens = pieces
-                            yield TextDelta(text, chunk_logprobs(choice, chat))
+                            yield TextDelta(text or "", logprobs)
                         if choice.get("finish_reason"):
                             reason = "length" if choice["finish_reason"] == "length" else "stop"
         except (TimeoutError, aiohttp.ClientError) as exc:

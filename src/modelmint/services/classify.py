@@ -1,7 +1,7 @@
 """`POST /v1/classify`: each input's label among the caller's labels, zero-shot, with a
 score per label (they sum to 1), on the metered path.
 
-Two ways to score the labels, chosen per request by `method` (`auto` takes the one
+Three ways to score the labels, chosen per request by `method` (`auto` takes the one
 measured best by benchmarks/classify.py):
 - `chat`: the chat model reads the text and the labels and answers with one; the
   probabilities of its first token beginning each label, divided by those it gives a
@@ -41,7 +41,6 @@ from modelmint.services.access import check_model_allowed
 from modelmint.services.chat import ChatRun
 from modelmint.services.completions import PromptScoring
 from modelmint.services.context import Estimate, RequestContext, Used
-from modelmint.services.embedding_fit import fitted_counts
 from modelmint.services.generation import GenerationRun
 from modelmint.services.metering import Metering
 from modelmint.services.models import Models
@@ -222,22 +221,22 @@ class Classify:
 
     async def _by_head(self, judge: Judge, texts: list[str], head: LinearHead) -> Scored:
         """A trained classifier: its head over the base model's embeddings of the texts
-        (a text too long for the model is read by its first part, as in training)."""
-        vectors, usage = await self._embedded(judge, texts, cut=True)
-        if vectors.shape[1] != head.dimensions:
+        (a text longer than the model reads is read by its first tokens, as in training)."""
+        given = getattr(judge.engine, "dimensions", head.dimensions)
+        if given != head.dimensions:
             raise InvalidRequestError(
                 f"The classifier was trained on {head.dimensions}-dimensional embeddings; "
-                f"{judge.spec.name!r} now gives {vectors.shape[1]}. Train it again.",
+                f"its base model now gives {given}. Train it again.",
                 param="model",
             )
+        vectors, usage = await self._embedded(judge, texts, truncate=True)
         return Scored(head.probabilities(vectors).tolist(), usage, judge.spec.name)
 
     async def _embedded(
-        self, judge: Judge, texts: list[str], cut: bool = False
+        self, judge: Judge, texts: list[str], truncate: bool = False
     ) -> tuple[np.ndarray, Usage]:
         """The texts' unit vectors from the judging model, as one metered run."""
-        texts = list(texts)
-        lengths = await (fitted_counts(judge.engine, texts) if cut else judge.engine.count(texts))
+        lengths = await judge.engine.count(texts, truncate=truncate)
         ticket = await self.metering.admit(
             judge.context.using(judge.spec.name), Estimate(sum(lengths))
         )

@@ -122,7 +122,8 @@ class JobServices:
         cost = format_usd(ticket.worst.price(ticket.price), 4)
         return (
             f"Estimated cost: up to {cost} for {worst_tokens} trained tokens "
-            "(the examples' tokens times the epochs), held against your budgets."
+            "(the examples' tokens, times the epochs for a chat model), held against your "
+            "budgets."
         )
 
     async def bill(

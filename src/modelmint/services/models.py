@@ -81,7 +81,7 @@ class Models:
         loaded = self._loaded.get(name)
         if loaded is None or loaded.spec.owned_by != account.org.id:
             row = await self._row(account, name)
-            if self._is_classifier(row):
+            if _is_classifier(row):
                 raise InvalidRequestError(
                     f"{name!r} is a text classifier: call POST /v1/classify with it as "
                     "`model` and without `labels` (it answers the labels it was trained on).",
@@ -96,15 +96,24 @@ class Models:
     async def classifier(
         self, account: Account, name: str
     ) -> tuple[ModelSpec, Engine, LinearHead]:
-        """A trained text classifier of `account`'s: its base embeddings model (the one
-        the pool serves) and its head."""
+        """A trained text classifier of `account`'s: the spec it is called and billed by
+        (its own name), the engine of its base embeddings model (the one the pool
+        serves), and its head."""
         row = await self._row(account, name) if name.startswith(FINE_TUNED) else None
-        if row is None or not self._is_classifier(row):
+        if row is None or not _is_classifier(row):
             raise InvalidRequestError(
                 f"{name!r} is not a text classifier of yours; train one with a fine-tuning "
                 "job on an embeddings model, or pass `labels` to classify zero-shot.",
                 param="model",
             )
+        try:
+            base, engine = self.pool.get(row.base_model)
+        except ModelNotFoundError:
+            raise ModelNotFoundError(
+                f"{name!r} was trained on {row.base_model!r}, which this server no longer "
+                "serves; train it again on one it does.",
+                param="model",
+            ) from None
         head = self._heads.get(row.id)
         if head is None:
             try:
@@ -118,12 +127,11 @@ class Models:
             while len(self._heads) >= MAX_HEADS:
                 self._heads.pop(next(iter(self._heads)))
             self._heads[row.id] = head
-        spec, engine = self.pool.get(row.base_model)
+        spec = base.model_copy(
+            update={"name": row.id, "aliases": [], "owned_by": row.org_id,
+                    "description": f"text classifier trained on {base.name}"}
+        )  # fmt: skip
         return spec, engine, head
-
-    def _is_classifier(self, row: FineTunedModel) -> bool:
-        base = self.pool.registry.specs.get(row.base_model)
-        return base is not None and base.engine == "embeddings"
 
     async def _reconfirm(self, account: Account, loaded: _Loaded) -> None:
         """A loaded model is answered from memory; its row is read again now and then, so
@@ -235,11 +243,11 @@ class Models:
             "created": unix_seconds(row.created_at),
             "owned_by": row.org_id,
             "aliases": [],
-            "engine": base.engine if base else "llamacpp",
+            "engine": "embeddings" if _is_classifier(row) else base.engine if base else "llamacpp",
             "context_length": base.context_length if base else None,
             "description": (
                 f"text classifier trained on {row.base_model}"
-                if self._is_classifier(row)
+                if _is_classifier(row)
                 else f"fine-tuned from {row.base_model}"
             ),
             "ready": True,  # loaded on first use
@@ -270,3 +278,8 @@ class Models:
         self._heads.pop(name, None)
         Path(row.path).unlink(missing_ok=True)
         return {"id": name, "object": "model", "deleted": True}
+
+
+def _is_classifier(row: FineTunedModel) -> bool:
+    """A classifier job writes its head as a `.npz`; a chat fine-tune, a GGUF."""
+    return row.path.endswith(".npz")

@@ -1,16 +1,19 @@
 """One fine-tuning job of an embeddings model, as a worker thread runs it: the job makes a
 text classifier (`recipes/text_classifier.py`) that `/v1/classify` serves by name.
 
-The files are OpenAI's chat fine-tuning format, read as classification examples: the
-user turns are the text and the last assistant turn is its label, so
+The files are OpenAI's chat fine-tuning format, read as classification examples
+(`classifier_data.py`): the user turns are the text and the last assistant turn is its
+label, so
 
     {"messages": [{"role": "user", "content": "Where is my parcel?"},
                   {"role": "assistant", "content": "shipping"}]}
 
-teaches the label `shipping`. Steps: validate the files (redacted under the org's privacy
-policy), hold the budget, embed the texts, fit the head, measure it on the validation
-file (or on held-out examples), write the result files, register the model and bill. The
-trained tokens billed are the tokens the embeddings model read, each text once.
+teaches the label `shipping`. Steps: validate the files (the texts redacted under the
+org's privacy policy; labels are kept as written), hold the budget, embed the texts, fit
+the head, measure it on the validation file (or on held-out examples), write the result
+files, register the model and bill. The trained tokens billed are the tokens of the
+training texts as the embeddings model read them (Chinese glossed for a model that reads
+none, as classify reads it), each text once; measuring is not billed.
 """
 
 from __future__ import annotations
@@ -28,7 +31,13 @@ from modelmint.knowledge.glossary import Glossary
 from modelmint.runtime.linear_head import LinearHead
 from modelmint.runtime.sentence_encoder import SentenceEncoder
 from modelmint.store.fine_tuning import JobRecord
-from modelmint.training.chat_dataset import DatasetError, read_chat_dataset
+from modelmint.training.chat_dataset import DatasetError
+from modelmint.training.classifier_data import (
+    Labelled,
+    check_labels,
+    held_out,
+    read_labelled,
+)
 from modelmint.training.fine_tune import (
     HELD_OUT_FROM,
     JobFailed,
@@ -36,17 +45,12 @@ from modelmint.training.fine_tune import (
     Redactor,
     Tally,
     file_lines,
+    pauser,
     save_results,
 )
 from modelmint.training.recipes.text_classifier import HeadProgress, HeadSettings, fit_head
 
-MAX_LABELS = 256
-# a bound on a job's time: 50,000 texts take MiniLM about four minutes to embed here, and
-# the fit about as long again with 256 labels
-MAX_EXAMPLES = 50_000
-MAX_LABEL_CHARS = 200
 ENCODE_REPORT_EVERY = 512  # texts between progress events while embedding
-NO_LIMIT = 1 << 30  # a long text is embedded by its first part, as the model reads it
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,46 +65,40 @@ class ClassifierSetup:
     threads: int = 0  # 0: every core
 
 
-@dataclass(frozen=True, slots=True)
-class Labelled:
-    texts: list[str]
-    labels: list[str]
-
-
 def run_classifier_fit(job: JobRecord, setup: ClassifierSetup, io: JobIO, tally: Tally) -> None:
     encoder = SentenceEncoder.load(setup.encoder_path, setup.threads or os.cpu_count() or 1)
-    train, valid, on = _validated(job, setup, io, encoder)
+    train, valid, on = _validated(job, setup, io)
     names = sorted(set(train.labels))
-    tokens = _tokens(encoder, train.texts)
-    valid_tokens = _tokens(encoder, valid.texts) if on != "training data" else 0
-    io.event(io.hold(tokens + valid_tokens))
+    train = _readable(setup, train)
+    tokens = sum(min(n, encoder.max_tokens) for n in encoder.count_tokens(train.texts))
+    io.event(io.hold(tokens))
     io.update(status="queued")
     io.event("Fine-tuning job queued.")
     io.update(status="running")
-    io.event(f"Embedding {len(train.texts)} training texts with the base model.")
-    vectors = _embedded(io, tally, encoder, setup, train.texts)
+    io.event(f"Embedding {len(train)} training texts with the base model.")
+    vectors = _embedded(io, tally, encoder, train.texts)
     if vectors is None:
         return
     tally.trained_tokens = tokens
     targets = np.array([names.index(label) for label in train.labels])
-    head = fit_head(vectors, targets, names, HeadSettings(), _reporter(io, tally), io.stopping)
+    report, pause = _reporter(io, tally), pauser(io, tally)
+    head = fit_head(vectors, targets, names, HeadSettings(), report, io.stopping, pause)
     if head is None:
         return
     if on == "training data":
         valid_vectors = vectors
     else:
-        valid_vectors = _embedded(io, tally, encoder, setup, valid.texts)
+        valid_vectors = _embedded(io, tally, encoder, _readable(setup, valid).texts)
         if valid_vectors is None:
             return
     summary = _measured(head, valid_vectors, valid.labels, on)
     io.metrics(
-        f"Evaluation: accuracy {summary['accuracy']:.3f} on {on} ({len(valid.labels)} texts).",
+        f"Evaluation: accuracy {summary['accuracy']:.3f} on {on} ({len(valid)} texts).",
         {k: summary[k] for k in ("accuracy", "valid_loss", "measured_on", "examples")},
     )
     io.checkpoint(tally.history[-1]["step"], {"train_loss": tally.history[-1]["train_loss"]})
-    head.save(setup.model_path)
+    _register(io, setup, head)
     save_results(io, tally, summary)
-    io.register(setup.model_name, setup.model_path)
     io.bill(tally.trained_tokens, tally.seconds, cancelled=False)
     io.update(
         status="succeeded",
@@ -112,15 +110,29 @@ def run_classifier_fit(job: JobRecord, setup: ClassifierSetup, io: JobIO, tally:
     io.event(f"The job has successfully completed: {setup.model_name} ({len(names)} labels).")
 
 
+def _register(io: JobIO, setup: ClassifierSetup, head: LinearHead) -> None:
+    """The head written and registered; not left on disk when registering fails (the job
+    was cancelled just then)."""
+    head.save(setup.model_path)
+    try:
+        io.register(setup.model_name, setup.model_path)
+    except BaseException:
+        setup.model_path.unlink(missing_ok=True)
+        raise
+
+
 # validation ---------------------------------------------------------------------------
-def _validated(
-    job: JobRecord, setup: ClassifierSetup, io: JobIO, encoder: SentenceEncoder
-) -> tuple[Labelled, Labelled, str]:
+def _validated(job: JobRecord, setup: ClassifierSetup, io: JobIO) -> tuple[Labelled, Labelled, str]:
     """The training examples, and those the classifier is measured on with what they are."""
     redactor = Redactor(setup.pii_mode)
     io.event("Validating training file: " + job.training_file)
     train = _read(io, job.training_file, "training_file", redactor)
-    _check_labels(train, job.training_file)
+    try:
+        check_labels(train)
+    except DatasetError as error:
+        raise JobFailed(
+            "invalid_file_format", f"training_file {job.training_file}: {error}.", "training_file"
+        ) from None
     if job.validation_file:
         io.event("Validating validation file: " + job.validation_file)
         valid, on = _read(io, job.validation_file, "validation_file", redactor), "validation data"
@@ -132,14 +144,12 @@ def _validated(
                 "the training file; a classifier answers only labels it was trained on.",
                 "validation_file",
             )
-    elif len(train.texts) >= HELD_OUT_FROM:
-        # every tenth example, not the last tenth: a file sorted by label would otherwise
-        # hold out one label only
-        kept, held = _every_tenth(train)
-        train, valid, on = kept, held, "held-out examples"
+    elif len(train) >= HELD_OUT_FROM:
+        train, valid = held_out(train)
+        on = "held-out examples"
         io.event(
-            f"No validation file: {len(held.texts)} examples (every tenth) are held out to "
-            "measure the classifier."
+            f"No validation file: {len(valid)} examples (every tenth of each label) are held "
+            "out to measure the classifier."
         )
     else:
         valid, on = train, "training data"
@@ -147,78 +157,36 @@ def _validated(
         io.event(redactor.report(), {"pii_mode": setup.pii_mode, "replaced": redactor.replaced})
     labels = sorted(set(train.labels))
     io.event(
-        f"Files validated: {len(train.texts)} training examples, {len(labels)} labels.",
-        {"examples": len(train.texts), "labels": labels},
+        f"Files validated: {len(train)} training examples, {len(labels)} labels.",
+        {"examples": len(train), "labels": labels},
     )
     return train, valid, on
 
 
-def _every_tenth(data: Labelled) -> tuple[Labelled, Labelled]:
-    held = range(9, len(data.texts), 10)
-    kept = [i for i in range(len(data.texts)) if i % 10 != 9]
-    return (
-        Labelled([data.texts[i] for i in kept], [data.labels[i] for i in kept]),
-        Labelled([data.texts[i] for i in held], [data.labels[i] for i in held]),
-    )
-
-
 def _read(io: JobIO, file_id: str, param: str, redactor: Redactor) -> Labelled:
     try:
-        dataset = read_chat_dataset(file_lines(io.read_file(file_id)), lambda _: 0, NO_LIMIT)
-        pairs = [_text_and_label(example.messages, example.line) for example in dataset.examples]
+        data = read_labelled(file_lines(io.read_file(file_id)))
     except DatasetError as error:
         raise JobFailed("invalid_file_format", f"{param} {file_id}: {error}", param) from None
-    if len(pairs) > MAX_EXAMPLES:
-        raise JobFailed(
-            "invalid_file_format",
-            f"{param} {file_id}: {len(pairs)} examples; a classifier job reads up to "
-            f"{MAX_EXAMPLES} a file. Sample the file down.",
-            param,
-        )
-    if redactor.enabled:
-        dataset = redactor.dataset(dataset)
-        pairs = [_text_and_label(example.messages, example.line) for example in dataset.examples]
-    return Labelled([text for text, _ in pairs], [label for _, label in pairs])
-
-
-def _text_and_label(messages: list[dict[str, Any]], line: int) -> tuple[str, str]:
-    text = "\n".join(m["content"] for m in messages if m["role"] == "user")
-    label = [m["content"] for m in messages if m["role"] == "assistant"][-1].strip()
-    if not text.strip():
-        raise DatasetError([f"line {line}: a classification example needs a user turn (the text)"])
-    if len(label) > MAX_LABEL_CHARS:
-        raise DatasetError(
-            [f"line {line}: the label (the last assistant turn) is over {MAX_LABEL_CHARS} "
-             "characters; a classifier's labels are short names"]
-        )  # fmt: skip
-    return text, label
-
-
-def _check_labels(data: Labelled, file_id: str) -> None:
-    count = len(set(data.labels))
-    if 2 <= count <= MAX_LABELS:
-        return
-    raise JobFailed(
-        "invalid_file_format",
-        f"training_file {file_id}: the examples have {count} distinct labels (their last "
-        f"assistant turns); a classifier needs 2 to {MAX_LABELS}.",
-        "training_file",
-    )
+    if not redactor.enabled:
+        return data
+    return Labelled([redactor.text(text) for text in data.texts], data.labels)
 
 
 # embedding and fitting ----------------------------------------------------------------
-def _tokens(encoder: SentenceEncoder, texts: list[str]) -> int:
-    return sum(min(n, encoder.max_tokens) for n in encoder.count_tokens(texts))
+def _readable(setup: ClassifierSetup, data: Labelled) -> Labelled:
+    """The texts as the base model reads them: Chinese glossed for a model that reads none."""
+    if not setup.gloss_chinese or not any(language_of(t) == "zh" for t in data.texts):
+        return data
+    glossary = Glossary()
+    texts = [glossary.gloss(t) if language_of(t) == "zh" else t for t in data.texts]
+    return Labelled(texts, data.labels)
 
 
 def _embedded(
-    io: JobIO, tally: Tally, encoder: SentenceEncoder, setup: ClassifierSetup, texts: list[str]
+    io: JobIO, tally: Tally, encoder: SentenceEncoder, texts: list[str]
 ) -> np.ndarray | None:
-    """The texts' unit vectors (Chinese glossed for a base that reads none); None when
-    the job was stopped."""
-    if setup.gloss_chinese and any(language_of(t) == "zh" for t in texts):
-        glossary = Glossary()
-        texts = [glossary.gloss(t) if language_of(t) == "zh" else t for t in texts]
+    """The texts' unit vectors; None when the job was stopped."""
     lengths = encoder.count_tokens(texts)
     rows = np.empty((len(texts), encoder.dimensions), dtype=np.float32)
     done = reported = 0

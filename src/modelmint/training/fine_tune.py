@@ -92,7 +92,7 @@ def _pausing(ask: evaluation.Ask, pause: Callable[[], None]) -> evaluation.Ask:
     return asked
 
 
-def _pauser(io: JobIO, tally: Tally) -> Callable[[], None]:
+def pauser(io: JobIO, tally: Tally) -> Callable[[], None]:
     """`io.pause`, its waits kept off the job's compute seconds."""
 
     def pause() -> None:
@@ -158,7 +158,7 @@ def run_fine_tune(job: JobRecord, setup: JobSetup, io: JobIO, tally: Tally) -> N
     valid = _validation(setup, trained, valid_set, train_set)
     merged_gguf(setup.base_gguf, setup.base_checkpoint, trained.adapter, setup.model_path,
                 setup.quant, examples)  # fmt: skip
-    summary = _evaluate(setup, io, valid, _pauser(io, tally))
+    summary = _evaluate(setup, io, valid, pauser(io, tally))
     save_results(io, tally, summary)
     io.register(setup.model_name, setup.model_path)
     io.bill(tally.trained_tokens, tally.seconds, cancelled=False)
@@ -256,6 +256,12 @@ class Redactor:
             [replace(e, messages=self._messages(e.messages)) for e in dataset.examples]
         )
 
+    def text(self, text: str) -> str:
+        """One text redacted on its own (a classifier's example: its label is kept)."""
+        redacted = Placeholders().redact(text)
+        self.replaced += redacted != text
+        return redacted
+
     def _messages(self, messages: list[dict]) -> list[dict]:
         placeholders = Placeholders()  # one example: one set of numbered tags
         out = [{**m, "content": placeholders.redact(m["content"])} for m in messages]
@@ -335,7 +341,7 @@ def _train(
         progress,
         io.stopping,
         checkpointed,
-        _pauser(io, tally),
+        pauser(io, tally),
     )
     if io.stopping():
         return None

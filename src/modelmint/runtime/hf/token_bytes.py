@@ -5,7 +5,7 @@ character decodes to U+FFFD.
 
 Byte-level BPE vocabularies (GPT-2's, SmolLM2's, Llama 3's) spell each byte as one
 printable character; SentencePiece vocabularies write a space as "▁" and an unknown byte
-as "<0xNN>".
+as "<0xNN>". A special token (`<s>`, `<|im_start|>`) is no text: no bytes.
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ def token_bytes(tokenizer: Any) -> Callable[[int], bytes]:
     """`piece(token_id)`: the token's bytes, for `tokenizer`'s kind of vocabulary."""
     byte_level = _decoder_type(tokenizer) == "ByteLevel"
     alphabet = byte_alphabet()
+    special = frozenset(tokenizer.all_special_ids)
 
     def piece(token: int) -> bytes:
         text = tokenizer.convert_ids_to_tokens(token)
-        if text is None:
-            return b""
+        if text is None or token in special:
+            return b""  # as llama.cpp renders a control token: it spells no text
         if byte_level and all(ch in alphabet for ch in text):
             return bytes(alphabet[ch] for ch in text)
         match = _BYTE_TOKEN.fullmatch(text)
