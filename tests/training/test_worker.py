@@ -177,3 +177,21 @@ async def test_a_stopping_worker_leaves_its_job_for_another(db):
     job = db.run(rows.find_job, "ftjob-s")
     assert job.status == "running" and job.lease_until is None and platform.bills == []
     assert db.run(rows.claimable, utcnow()) == ["ftjob-s"]
+
+
+async def test_a_cancel_that_comes_after_the_last_step_leaves_a_succeeded_job_alone(db):
+    add_job(db, "ftjob-late")
+
+    def finishing(job, setup, io, tally):
+        io.event(io.hold(10))
+        io.update(status="running")
+        tally.trained_tokens = 10
+        db.run(rows.request_cancel, "ftjob-late", utcnow())
+        time.sleep(0.5)  # the lease keeper sees the cancel; no step is left to stop
+        io.bill(10, tally.seconds, cancelled=False)
+        io.update(status="succeeded", trained_tokens=10, finished_at=utcnow())
+
+    platform = Platform()
+    await Worker(db, platform, fast(), finishing).run_one()
+    assert db.run(rows.find_job, "ftjob-late").status == "succeeded"
+    assert platform.bills == [("ftjob-late", 10, False)]  # billed once

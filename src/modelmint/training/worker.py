@@ -143,7 +143,7 @@ class Worker:
         try:
             setup = await self.platform.setup(job, self.options)
             await asyncio.to_thread(self.pipeline, job, setup, io, tally)
-            if lease.stopping:
+            if lease.stopping and not await self._succeeded(job):
                 raise Stopped
         except Stopped:
             if not lease.lost:
@@ -157,6 +157,12 @@ class Worker:
         finally:
             keeper.cancel()
             await self.db.write(rows.update_job, job.id, self.id, {"lease_until": None})
+
+    async def _succeeded(self, job: JobRecord) -> bool:
+        """Whether the job's row says it succeeded: a cancel that arrives after the last
+        step must not bill the job again or unsay its model."""
+        found = await self.db.read(rows.find_job, job.id)
+        return found is not None and found.status == "succeeded"
 
     async def _keep(self, job: JobRecord, lease: _Lease) -> None:
         every = self.options.renew_seconds
