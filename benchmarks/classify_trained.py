@@ -129,6 +129,7 @@ async def run(count: int) -> None:
     settings = Settings(data_dir=data_dir, auth=False, worker=False)
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))
+    local = "http://127.0.0.1"  # a server without auth answers only local addresses
     platform = Platform.from_settings(settings)
     await platform.start()
     services = JobServices(platform, Registry.from_file(settings.models_file), data_dir)
@@ -138,7 +139,7 @@ async def run(count: int) -> None:
     try:
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", timeout=600) as http,
+            httpx.AsyncClient(transport=transport, base_url=local, timeout=600) as http,
         ):
             bench = Bench(http, worker)
             for name in LABELS:
