@@ -9,6 +9,8 @@ import pytest
 
 from modelmint.api import create_app
 from modelmint.core.settings import Settings
+from modelmint.store.database import Database
+from tests.business_helpers import BACKENDS, database_url
 from tests.helpers import fake_pool, running_server
 
 
@@ -46,3 +48,12 @@ def real_server_url(tmp_path_factory) -> str:
     settings = Settings(data_dir=tmp_path_factory.mktemp("real"), threads=threads, auth=False)
     with running_server(create_app(settings)) as url:
         yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request, tmp_path):
+    """A fresh, migrated database of each backend (PostgreSQL when its URL is set)."""
+    database = Database(database_url(request.param, tmp_path))
+    database.migrate()
+    yield database
+    database.close()

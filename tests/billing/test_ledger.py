@@ -14,21 +14,12 @@ from sqlalchemy import select
 
 from modelmint.billing import ledger
 from modelmint.billing.prices import Price
-from modelmint.store.database import Database
 from modelmint.store.tables import budget_holds
-from tests.business_helpers import BACKENDS, counter, database_url, ledger_rows
+from tests.business_helpers import counter, ledger_rows
 
 MONTH = "2026-11"
 ORG = ledger.Limit("org_a", "organization", spend_limit_nanos=1_000_000, token_limit=None)
 PRICE = Price(input_nanos_per_mtok=1_000_000_000, output_nanos_per_mtok=2_000_000_000)
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request, tmp_path):
-    database = Database(database_url(request.param, tmp_path))
-    database.migrate()
-    yield database
-    database.close()
 
 
 def entry(request_id: str = "req_1", prompt: int = 100, completion: int = 50, **changes):

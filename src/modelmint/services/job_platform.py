@@ -60,14 +60,12 @@ class JobServices:
             return await self._classifier_setup(job, spec)
         base_dir = await asyncio.to_thread(self._base_checkpoint, spec)
         policy = await self.db.read(get_policy, job.org_id)
-        model_path = self.models_dir / job.org_id / f"{job.id}.gguf"
-        model_path.parent.mkdir(parents=True, exist_ok=True)
         return JobSetup(
             base_gguf=spec.weights_path(),
             base_checkpoint=base_dir,
             context_length=spec.context_length,
             work_dir=self.root / "jobs" / job.id,
-            model_path=model_path,
+            model_path=self._model_path(job, ".gguf"),
             model_name=job.output_model,
             system_prompt=spec.default_system_prompt,
             repeat_penalty=float(spec.defaults.get("repeat_penalty", 1.0)),
@@ -83,15 +81,19 @@ class JobServices:
     async def _classifier_setup(self, job: JobRecord, spec: ModelSpec) -> ClassifierSetup:
         """An embeddings model's job: a text classifier on it (training/classifier_job.py)."""
         policy = await self.db.read(get_policy, job.org_id)
-        model_path = self.models_dir / job.org_id / f"{job.id}.npz"
-        model_path.parent.mkdir(parents=True, exist_ok=True)
         return ClassifierSetup(
             encoder_path=spec.weights_path(),
-            model_path=model_path,
+            model_path=self._model_path(job, ".npz"),
             model_name=job.output_model,
             gloss_chinese=not spec.reads("zh"),
             pii_mode=policy.pii_mode,
         )
+
+    def _model_path(self, job: JobRecord, suffix: str) -> Path:
+        """Where the job's model is written (its folder made); the suffix says its kind."""
+        path = self.models_dir / job.org_id / f"{job.id}{suffix}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
 
     def _base_checkpoint(self, spec: ModelSpec) -> Path:
         """The base model as a Hugging Face folder, exported once per machine."""

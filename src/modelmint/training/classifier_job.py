@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from modelmint.core.ids import utcnow
 from modelmint.knowledge.evidence import language_of
 from modelmint.knowledge.glossary import Glossary
 from modelmint.runtime.linear_head import LinearHead
@@ -47,6 +46,7 @@ from modelmint.training.fine_tune import (
     file_lines,
     pauser,
     save_results,
+    succeeded,
 )
 from modelmint.training.recipes.text_classifier import HeadProgress, HeadSettings, fit_head
 
@@ -99,15 +99,7 @@ def run_classifier_fit(job: JobRecord, setup: ClassifierSetup, io: JobIO, tally:
     io.checkpoint(tally.history[-1]["step"], {"train_loss": tally.history[-1]["train_loss"]})
     _register(io, setup, head)
     save_results(io, tally, summary)
-    io.bill(tally.trained_tokens, tally.seconds, cancelled=False)
-    io.update(
-        status="succeeded",
-        fine_tuned_model=setup.model_name,
-        trained_tokens=tally.trained_tokens,
-        finished_at=utcnow(),
-        estimated_finish=None,
-    )
-    io.event(f"The job has successfully completed: {setup.model_name} ({len(names)} labels).")
+    succeeded(io, tally, setup.model_name, f" ({len(names)} labels)")
 
 
 def _register(io: JobIO, setup: ClassifierSetup, head: LinearHead) -> None:

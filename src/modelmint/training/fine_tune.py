@@ -161,15 +161,20 @@ def run_fine_tune(job: JobRecord, setup: JobSetup, io: JobIO, tally: Tally) -> N
     summary = _evaluate(setup, io, valid, pauser(io, tally))
     save_results(io, tally, summary)
     io.register(setup.model_name, setup.model_path)
+    succeeded(io, tally, setup.model_name)
+
+
+def succeeded(io: JobIO, tally: Tally, model_name: str, detail: str = "") -> None:
+    """A job's last step once its model is registered: bill it, and say it succeeded."""
     io.bill(tally.trained_tokens, tally.seconds, cancelled=False)
     io.update(
         status="succeeded",
-        fine_tuned_model=setup.model_name,
+        fine_tuned_model=model_name,
         trained_tokens=tally.trained_tokens,
         finished_at=utcnow(),
         estimated_finish=None,
     )
-    io.event(f"The job has successfully completed: {setup.model_name}.")
+    io.event(f"The job has successfully completed: {model_name}{detail}.")
 
 
 def _with_checkpoints(settings: LoraSettings, every: int) -> LoraSettings:
