@@ -1,12 +1,14 @@
-"""A vector store past its expiry: `status` expired, refused for search, new files and a
-new expiry with a 400 that says what to do, its chunks deleted by the chore, and its
-name, metadata and file list kept."""
+"""A vector store past its expiry, through the official openai client and plain HTTP:
+`status` expired, refused for search, new files and a new expiry with a 400 that says
+what to do, its chunks deleted by the chore, and its name, metadata and file list kept."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
 
+import openai
+import pytest
 from sqlalchemy import func, select, update
 
 from modelmint.core.ids import utcnow
@@ -50,6 +52,13 @@ async def test_an_expired_store_is_refused_and_its_chunks_are_purged(tmp_path):
             shown = (await http.get(f"/v1/vector_stores/{expired}")).json()
             assert shown["status"] == "expired" and shown["name"] == "old"
 
+            oai = openai.AsyncOpenAI(base_url="http://localhost/v1", api_key=key, http_client=http)
+            with pytest.raises(openai.BadRequestError, match="expired") as refused_search:
+                await oai.vector_stores.search(expired, query="退货")
+            assert refused_search.value.body["type"] == "invalid_request_error"
+            with pytest.raises(openai.BadRequestError):
+                await oai.vector_stores.files.create(vector_store_id=expired, file_id="file-x")
+            assert (await oai.vector_stores.retrieve(expired)).status == "expired"
             search = await http.post(f"/v1/vector_stores/{expired}/search", json={"query": "退货"})
             assert search.status_code == 400 and "expired" in search.json()["error"]["message"]
             question = {"question": "退货", "vector_store_ids": [expired]}
