@@ -43,7 +43,7 @@ def fake_server_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def real_server_url(tmp_path_factory) -> str:
-    """A real HTTP server with the real default models (SmolLM2 and MiniLM)."""
+    """A real HTTP server with the real default models (SmolLM2, MiniLM, Qwen2.5-Coder)."""
     threads = int(os.environ.get("MODELMINT_TEST_THREADS", "2"))
     settings = Settings(data_dir=tmp_path_factory.mktemp("real"), threads=threads, auth=False)
     with running_server(create_app(settings)) as url:

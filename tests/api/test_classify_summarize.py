@@ -46,7 +46,7 @@ def served(tmp_path_factory) -> Iterator[dict[str, httpx.Client]]:
             client.close()
 
 
-@pytest.mark.parametrize("method", ["auto", "embeddings", "chat"])
+@pytest.mark.parametrize("method", ["auto", "both", "embeddings", "chat"])
 def test_classify_answers_every_input_with_scores_summing_to_one(served, method):
     body = {"input": ["我爱编程，编程使我快乐。", "The kettle broke."],
             "labels": ["positive", "negative", "neutral"], "method": method}  # fmt: skip
@@ -60,6 +60,28 @@ def test_classify_answers_every_input_with_scores_summing_to_one(served, method)
         assert abs(sum(s["score"] for s in scores) - 1) < 1e-4
         assert item["label"] == scores[0]["label"]  # best first
     assert found["usage"]["prompt_tokens"] > 0
+
+
+def test_both_multiplies_the_chat_judges_scores_by_the_embeddings(served):
+    body = {"input": ["The kettle broke.", "快递很快"], "labels": ["good", "bad", "so-so"]}
+    found = {}
+    for method in ("chat", "embeddings", "both", "auto"):
+        answer = served["acme"].post("/v1/classify", json={**body, "method": method})
+        assert answer.status_code == 200, answer.text
+        found[method] = answer.json()
+    for i in range(2):
+        chat, embedded, both = (
+            {s["label"]: s["score"] for s in found[m]["data"][i]["scores"]}
+            for m in ("chat", "embeddings", "both")
+        )
+        product = {label: chat[label] * embedded[label] for label in chat}
+        total = sum(product.values())
+        assert both == pytest.approx({k: v / total for k, v in product.items()}, abs=1e-5)
+    assert found["both"]["model"] == found["chat"]["model"] == "fake-chat"
+    assert found["embeddings"]["model"] == "fake-embed"
+    usage = found["both"]["usage"]["prompt_tokens"]
+    assert usage == sum(found[m]["usage"]["prompt_tokens"] for m in ("chat", "embeddings"))
+    assert found["auto"]["data"] == found["both"]["data"]
 
 
 def test_likelihood_on_an_engine_that_cannot_score_prompts_is_a_400(served):

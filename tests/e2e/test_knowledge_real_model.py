@@ -85,9 +85,10 @@ def test_the_second_turn_reuses_the_first_from_the_prompt_cache(oai):
     assert second.output_text
 
 
-def test_likelihood_reads_english_sentiment(real_server_url):
+def test_likelihood_reads_english_sentiment_with_the_small_chat_model(real_server_url):
     texts = ["I love this kettle, it works perfectly.", "The kettle broke after a week."]
-    body = {"input": texts, "labels": ["positive", "negative"], "method": "likelihood"}
+    body = {"input": texts, "labels": ["positive", "negative"], "method": "likelihood",
+            "model": "smollm2"}  # fmt: skip
     answer = httpx.post(real_server_url + "/v1/classify", json=body, timeout=300)
     assert answer.status_code == 200, answer.text
     found = answer.json()
@@ -98,7 +99,39 @@ def test_likelihood_reads_english_sentiment(real_server_url):
 
 def test_chinese_sentiment_is_read_through_english_glosses(real_server_url):
     texts = ["我爱编程，编程使我快乐。", "这家餐厅太难吃了，服务也很差，再也不来了。"]
-    body = {"input": texts, "labels": ["positive", "negative"]}  # auto: embeddings
+    body = {"input": texts, "labels": ["positive", "negative"], "method": "embeddings"}
     answer = httpx.post(real_server_url + "/v1/classify", json=body, timeout=300)
     assert answer.status_code == 200, answer.text
     assert [item["label"] for item in answer.json()["data"]] == ["positive", "negative"]
+
+
+def test_the_seed_sentence_is_positive_judged_by_qwen_and_minilm(real_server_url):
+    body = {"input": "我爱编程，编程使我快乐。", "labels": ["positive", "negative"]}  # auto: both
+    answer = httpx.post(real_server_url + "/v1/classify", json=body, timeout=300)
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert found["model"] == "qwen2.5-coder-1.5b-instruct"
+    scores = {s["label"]: s["score"] for s in found["data"][0]["scores"]}
+    assert scores["positive"] >= 0.8
+
+
+def test_tickets_are_told_apart_in_both_languages(real_server_url):
+    labels = ["billing", "shipping", "technical", "account", "returns", "product_question"]
+    texts = ["I was charged twice for my order, please refund one payment.",
+             "我的快递三天了还没有更新物流信息。",
+             "I forgot my password and cannot log in.",
+             "这个净化器适合多大面积的房间？"]  # fmt: skip
+    answer = httpx.post(real_server_url + "/v1/classify",
+                        json={"input": texts, "labels": labels}, timeout=300)  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    got = [item["label"] for item in answer.json()["data"]]
+    assert got == ["billing", "shipping", "account", "product_question"]
+
+
+def test_a_chat_method_with_an_embeddings_model_named_is_a_400(real_server_url):
+    body = {"input": "x", "labels": ["a", "b"], "method": "chat", "model": "minilm"}
+    answer = httpx.post(real_server_url + "/v1/classify", json=body, timeout=300)
+    assert answer.status_code == 400 and answer.json()["error"]["param"] == "model"
+    body["method"] = "auto"  # an embeddings model named: it judges alone
+    answer = httpx.post(real_server_url + "/v1/classify", json=body, timeout=300)
+    assert answer.status_code == 200 and answer.json()["model"] == "all-minilm-l6-v2"

@@ -10,6 +10,7 @@ from modelmint.core.errors import ModelNotFoundError
 from modelmint.runtime.registry import DEFAULT_MODELS_FILE, ModelSpec, Registry
 
 CHAT_NAME, EMBED_NAME = "smollm2-135m-instruct", "all-minilm-l6-v2"
+JUDGE_NAME = "qwen2.5-coder-1.5b-instruct"
 
 
 @pytest.fixture(scope="module")
@@ -39,20 +40,22 @@ def fake_entries(*entries: tuple[str, list[str]]) -> str:
         ("minilm", EMBED_NAME),
         ("text-embedding-default", EMBED_NAME),
         (EMBED_NAME, EMBED_NAME),
+        ("classify", JUDGE_NAME),
+        ("qwen-coder", JUDGE_NAME),
     ],
 )
 def test_builtin_registry_resolves_names_and_aliases(builtin, name, canonical):
     assert builtin.resolve(name).name == canonical
 
 
-def test_builtin_registry_lists_both_models(builtin):
-    assert builtin.names() == [CHAT_NAME, EMBED_NAME]
+def test_builtin_registry_lists_its_models(builtin):
+    assert builtin.names() == [CHAT_NAME, EMBED_NAME, JUDGE_NAME]
     assert builtin.resolve("default").engine == "llamacpp"
     assert builtin.resolve("minilm").engine == "embeddings"
     assert Registry.from_file(DEFAULT_MODELS_FILE).names() == builtin.names()
 
 
-@pytest.mark.parametrize("name", ["default", "minilm"])
+@pytest.mark.parametrize("name", ["default", "minilm", "classify"])
 def test_builtin_weights_exist(builtin, name):
     path = builtin.resolve(name).weights_path()
     assert path.exists()
@@ -131,6 +134,10 @@ def test_upstream_without_base_url(tmp_path):
         ('engine = "warp-drive"\n', "engine"),
         ('engine = "fake"\ncontxt_length = 10\n', "contxt_length"),
         ('engine = "fake"\ncontext_length = 1\n', "context_length"),
+        ('engine = "llamacpp"\npackage = "p{n}"\nfile = "f{n}"\nparts = 2\n', "need sha256"),
+        ('engine = "llamacpp"\npackage = "p"\nfile = "f"\nparts = 2\nsha256 = "' + "0" * 64
+         + '"\n', "with {n}"),
+        ('engine = "fake"\nsha256 = "abc"\n', "sha256"),
     ],
 )
 def test_invalid_entries_name_the_problem(tmp_path, extra, message):

