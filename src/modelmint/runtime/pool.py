@@ -1,4 +1,5 @@
-"""The model pool: builds one engine per registry entry, starts and stops them together."""
+"""The model pool: builds one engine per registry entry, starts them (at start, or on first
+use where the registry says so) and stops them together."""
 
 from __future__ import annotations
 
@@ -78,6 +79,8 @@ class ModelPool:
     def __init__(self, registry: Registry, engines: dict[str, Engine]) -> None:
         self.registry = registry
         self.engines = engines
+        self._started: set[str] = set()
+        self._starting = asyncio.Lock()
 
     @classmethod
     def from_registry(cls, registry: Registry, options: PoolOptions) -> ModelPool:
@@ -86,16 +89,36 @@ class ModelPool:
         )
 
     async def start(self) -> None:
-        for name, engine in self.engines.items():
-            logger.info("loading model %s (%s)", name, engine.kind)
-            await engine.start()
+        """Load every model but those the registry loads on first use."""
+        for name in self.engines:
+            if not self.registry.specs[name].load_on_first_use:
+                await self._start(name)
+
+    async def _start(self, name: str) -> None:
+        async with self._starting:  # one load at a time, each model once
+            if name not in self._started:
+                logger.info("loading model %s (%s)", name, self.engines[name].kind)
+                await self.engines[name].start()
+                self._started.add(name)
 
     async def close(self) -> None:
         await asyncio.gather(*(engine.close() for engine in self.engines.values()))
 
     @property
     def ready(self) -> bool:
-        return all(engine.ready for engine in self.engines.values())
+        """Every model loaded at start is loaded."""
+        return all(
+            engine.ready
+            for name, engine in self.engines.items()
+            if not self.registry.specs[name].load_on_first_use
+        )
+
+    async def acquire(self, name: str) -> tuple[ModelSpec, Engine]:
+        """As `get`, loading a model the registry loads on first use (the caller waits)."""
+        spec = self.registry.resolve(name)
+        if spec.load_on_first_use and spec.name not in self._started:
+            await self._start(spec.name)
+        return self.get(name)
 
     def get(self, name: str) -> tuple[ModelSpec, Engine]:
         spec = self.registry.resolve(name)

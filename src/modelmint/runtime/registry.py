@@ -43,6 +43,11 @@ class ModelSpec(BaseModel):
     prompt_cache_mb: int = Field(
         default=256, ge=0, description="Host RAM for KV cells of past prompts (0: off)."
     )
+    load_on_first_use: bool = Field(
+        default=False,
+        description="Load when a request first needs it, not at start: a large model few "
+        "requests use costs no memory until then.",
+    )
     default_system_prompt: str | None = None
     defaults: dict[str, Any] = Field(default_factory=dict)
     description: str = ""

@@ -77,7 +77,7 @@ class Models:
     async def get(self, account: Account, name: str) -> tuple[ModelSpec, Engine]:
         """The spec and engine for `name` as `account` may call it."""
         if not name.startswith(FINE_TUNED):
-            return self.pool.get(name)
+            return await self.pool.acquire(name)
         loaded = self._loaded.get(name)
         if loaded is None or loaded.spec.owned_by != account.org.id:
             row = await self._row(account, name)
@@ -107,7 +107,7 @@ class Models:
                 param="model",
             )
         try:
-            base, engine = self.pool.get(row.base_model)
+            base, engine = await self.pool.acquire(row.base_model)
         except ModelNotFoundError:
             raise ModelNotFoundError(
                 f"{name!r} was trained on {row.base_model!r}, which this server no longer "

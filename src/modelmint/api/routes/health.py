@@ -34,7 +34,7 @@ async def health() -> dict[str, str]:
 )
 async def ready(state: State) -> JSONResponse:
     models = {name: engine.ready for name, engine in state.pool.engines.items()}
-    ok = all(models.values())
+    ok = state.pool.ready  # a model loaded on first use is false until then
     return JSONResponse(
         {"status": "ready" if ok else "loading", "models": models}, status_code=200 if ok else 503
     )
