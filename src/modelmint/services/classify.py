@@ -143,14 +143,16 @@ class Classify:
             return _answer(head.labels, scored, body.model or "")
         labels = [label.strip() for label in body.labels]
         rows = []
-        for judge, method in await self._judges(context, body):
+        # the cheap embeddings before the judge: a request its limits refuse then has
+        # spent only those
+        for judge, method in reversed(await self._judges(context, body)):
             scorer = {
                 "chat": self._by_chat,
                 "likelihood": self._by_likelihood,
                 "embeddings": self._by_embeddings,
             }[method]
             shown = await self._readable(judge.spec, labels)
-            rows.append(await scorer(judge, await self._readable(judge.spec, texts), shown))
+            rows.insert(0, await scorer(judge, await self._readable(judge.spec, texts), shown))
         return _answer(labels, _product(rows), rows[0].model)
 
     async def _judges(
