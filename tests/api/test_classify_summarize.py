@@ -9,13 +9,14 @@ import asyncio
 from collections.abc import Iterator
 
 import httpx
+import numpy as np
 import pytest
 
 from modelmint.api import create_app
 from modelmint.knowledge.extractive import length
 from modelmint.knowledge.glossary import Glossary
 from modelmint.runtime.registry import ModelSpec
-from modelmint.services.classify import Classify
+from modelmint.services.classify import Classify, debiased
 from tests.business_helpers import business_settings, first_admin_key
 from tests.helpers import fake_pool, running_server
 
@@ -41,6 +42,9 @@ def served(tmp_path_factory) -> Iterator[dict[str, httpx.Client]]:
                 clients[org] = httpx.Client(
                     base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60
                 )
+        clients["admin"] = httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=60
+        )
         yield clients
         for client in clients.values():
             client.close()
@@ -82,6 +86,36 @@ def test_both_multiplies_the_chat_judges_scores_by_the_embeddings(served):
     usage = found["both"]["usage"]["prompt_tokens"]
     assert usage == sum(found[m]["usage"]["prompt_tokens"] for m in ("chat", "embeddings"))
     assert found["auto"]["data"] == found["both"]["data"]
+
+
+def test_a_judge_that_favours_a_place_in_the_list_says_nothing():
+    labels = 3
+    first = np.array([[0.8, 0.1, 0.1]] * 5)  # whatever is listed first, texts and blanks
+    scores = debiased(first, first, texts=2)
+    assert np.allclose(scores, 1 / labels, atol=1e-6)
+
+
+def test_the_reversed_order_maps_back_onto_the_labels():
+    forward = np.array([[0.2, 0.7, 0.1], [0.3, 0.3, 0.4]])  # text, then a blank
+    backward = np.array([[0.1, 0.7, 0.2], [0.4, 0.3, 0.3]])  # the same, labels reversed
+    scores = np.array(debiased(forward, backward, texts=1))
+    assert scores.argmax() == 1 and abs(scores.sum() - 1) < 1e-9
+    lopsided = np.array([[0.1, 0.2, 0.7], [0.3, 0.3, 0.4]])  # b first when reversed: c
+    assert np.array(debiased(forward, lopsided, texts=1)).argmax() == 1
+
+
+def test_a_key_without_the_judge_gets_the_embeddings_alone(served):
+    admin = served["admin"]
+    limited = admin.post("/admin/keys", json={"org": "acme", "allowed_models": ["fake-embed"]})
+    key = limited.json()["key"]
+    with httpx.Client(base_url=str(admin.base_url), timeout=60,
+                      headers={"Authorization": f"Bearer {key}"}) as client:  # fmt: skip
+        body = {"input": "The kettle broke.", "labels": ["good", "bad"]}
+        answer = client.post("/v1/classify", json=body)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model"] == "fake-embed"
+        answer = client.post("/v1/classify", json={**body, "method": "chat"})
+        assert answer.status_code == 403 and answer.json()["error"]["param"] == "model"
 
 
 def test_likelihood_on_an_engine_that_cannot_score_prompts_is_a_400(served):

@@ -41,8 +41,14 @@ def test_the_pieces_are_put_together_in_order_once(packages, tmp_path):
     assert path.read_bytes() == WHOLE and path.suffix == ".gguf"
     assert path.parent == tmp_path / "cache" / "weights"
     first = path.stat().st_mtime_ns
-    (packages / "weightpart2" / "data" / "part02.bin").write_bytes(b"changed")
+    (packages / "weightpart2" / "data" / "part02.bin").write_bytes(b"SECOND PIECE")
     assert spec(hashlib.sha256(WHOLE).hexdigest()).weights_path().stat().st_mtime_ns == first
+
+
+def test_a_cached_file_of_the_wrong_size_is_assembled_again(packages, tmp_path):
+    path = spec(hashlib.sha256(WHOLE).hexdigest()).weights_path()
+    path.write_bytes(WHOLE[:10])  # cut short, say by a crash of the disk
+    assert spec(hashlib.sha256(WHOLE).hexdigest()).weights_path().read_bytes() == WHOLE
 
 
 def test_pieces_that_make_another_file_are_refused_and_leave_nothing(packages, tmp_path):

