@@ -118,6 +118,16 @@ def test_a_key_without_the_judge_gets_the_embeddings_alone(served):
         assert answer.status_code == 403 and answer.json()["error"]["param"] == "model"
 
 
+def test_a_long_input_is_read_by_its_first_tokens_or_refused_naming_the_judge(served):
+    body = {"input": "the kettle broke " * 400, "labels": ["good", "bad"]}
+    answer = served["acme"].post("/v1/classify", json={**body, "method": "embeddings"})
+    assert answer.status_code == 200, answer.text  # past the 512 tokens it reads
+    answer = served["acme"].post("/v1/classify", json=body)  # auto: the judge reads it all
+    error = answer.json()["error"]
+    assert answer.status_code == 400 and error["code"] == "context_length_exceeded"
+    assert error["param"] == "input" and "'fake-chat'" in error["message"]
+
+
 def test_likelihood_on_an_engine_that_cannot_score_prompts_is_a_400(served):
     body = {"input": "x", "labels": ["a", "b"], "method": "likelihood"}
     answer = served["acme"].post("/v1/classify", json=body)

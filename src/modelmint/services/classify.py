@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from modelmint.core.errors import (
+    ContextLengthExceededError,
     InvalidRequestError,
     ModelNotFoundError,
     UnsupportedParameterError,
@@ -239,7 +240,15 @@ class Classify:
             {"model": judge.spec.name, "messages": requests[0].messages, "max_tokens": 1,
              "logprobs": True, "top_logprobs": TOP_LOGPROBS}
         )  # fmt: skip
-        run = await judge.open(self.metering, ChatRun, shape, requests)
+        try:
+            run = await judge.open(self.metering, ChatRun, shape, requests)
+        except ContextLengthExceededError:
+            raise ContextLengthExceededError(
+                f"An input is longer than the judge {judge.spec.name!r} reads (its context "
+                f"is {judge.spec.context_length} tokens with the labels); shorten it, or use "
+                "method embeddings, which reads a long text by its first tokens.",
+                param="input",
+            ) from None
         choices = (await run.respond())["choices"]
         forward = np.array([_label_probabilities(c, labels) for c in choices[: len(asked)]])
         backward = np.array([_label_probabilities(c, labels[::-1]) for c in choices[len(asked) :]])
@@ -283,7 +292,9 @@ class Classify:
 
     async def _by_embeddings(self, judge: Judge, texts: list[str], labels: list[str]) -> Scored:
         sentences = [LABEL_SENTENCE.format(label=_shown(label)) for label in labels]
-        vectors, usage = await self._embedded(judge, sentences + texts)
+        # a text longer than the model reads is read by its first tokens (the chat judge
+        # of `both` reads it whole, up to its context)
+        vectors, usage = await self._embedded(judge, sentences + texts, truncate=True)
         similarity = vectors[len(labels) :] @ vectors[: len(labels)].T
         return Scored(softmax(similarity / EMBEDDING_TEMPERATURE), usage, judge.spec.name)
 
