@@ -7,9 +7,14 @@ from modelmint.core.types import Principal
 from modelmint.runtime.registry import ModelSpec
 
 
-def check_model_allowed(principal: Principal, spec: ModelSpec) -> None:
+def model_allowed(principal: Principal, spec: ModelSpec) -> bool:
     """A key (or its plan) limited to some models may not use the others."""
-    if principal.allowed_models is not None and spec.name not in principal.allowed_models:
+    return principal.allowed_models is None or spec.name in principal.allowed_models
+
+
+def check_model_allowed(principal: Principal, spec: ModelSpec) -> None:
+    """`model_allowed`, or a 403 naming the model."""
+    if not model_allowed(principal, spec):
         raise PermissionDeniedError(
             f"This API key may not use the model {spec.name!r}.",
             param="model",

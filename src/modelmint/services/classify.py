@@ -46,7 +46,7 @@ from modelmint.knowledge.glossary import Glossary
 from modelmint.runtime.engine import Engine, GenerationRequest, SamplingParams, TokenLogprob
 from modelmint.runtime.linear_head import LinearHead
 from modelmint.runtime.registry import ModelSpec
-from modelmint.services.access import check_model_allowed
+from modelmint.services.access import check_model_allowed, model_allowed
 from modelmint.services.chat import ChatRun
 from modelmint.services.completions import PromptScoring
 from modelmint.services.context import Estimate, RequestContext, Used
@@ -198,17 +198,15 @@ class Classify:
         when it may use neither and the caller takes the embeddings alone instead."""
         candidates = [self.models.shipped(JUDGE_MODEL), self.models.shipped(self.chat_model)]
         found = [spec for spec in candidates if spec is not None]
-        for spec in found:
-            if principal.allowed_models is None or spec.name in principal.allowed_models:
-                return spec
-        if strict and found:
+        allowed = [spec for spec in found if model_allowed(principal, spec)]
+        if allowed or not strict:
+            return allowed[0] if allowed else None
+        if found:
             check_model_allowed(principal, found[0])  # the 403 that names it
-        if strict:
-            raise ModelNotFoundError(
-                "This server has no chat model to judge labels; use method embeddings.",
-                param="method",
-            )
-        return None
+        raise ModelNotFoundError(
+            "This server has no chat model to judge labels; use method embeddings.",
+            param="method",
+        )
 
     async def _readable(self, spec: ModelSpec, texts: list[str]) -> list[str]:
         """The texts as the model can read them: Chinese glossed into English words for
