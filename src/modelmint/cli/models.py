@@ -29,7 +29,7 @@ def models(models_file: Path = ModelsOption) -> None:
             where = Text(printable(spec.base_url or "-"))
         else:
             try:
-                where = Text(printable(str(spec.weights_path())))
+                where = Text(printable(str(spec.weights_path(assemble=False))))
             except FileNotFoundError as exc:
                 where = Text(printable(str(exc)), style="red")
         cells = (spec.name, ", ".join(spec.aliases), spec.engine, str(spec.context_length))

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from modelmint.core.errors import ModelNotReadyError
 from modelmint.runtime.engine import Engine
@@ -27,7 +28,7 @@ def build_engine(spec: ModelSpec, options: PoolOptions) -> Engine:
         from modelmint.runtime.llamacpp import LlamaCppEngine
 
         return LlamaCppEngine(
-            spec.weights_path(),
+            _weights(spec),
             context_length=spec.context_length,
             parallel=spec.parallel,
             max_queue=options.max_queue,
@@ -41,7 +42,7 @@ def build_engine(spec: ModelSpec, options: PoolOptions) -> Engine:
         from modelmint.runtime.hf import TransformersEngine
 
         return TransformersEngine(
-            spec.weights_path(),
+            _weights(spec),
             context_length=spec.context_length,
             parallel=spec.parallel,
             max_queue=options.max_queue,
@@ -52,7 +53,7 @@ def build_engine(spec: ModelSpec, options: PoolOptions) -> Engine:
         from modelmint.runtime.embeddings import SentenceTransformersEngine
 
         return SentenceTransformersEngine(
-            spec.weights_path(),
+            _weights(spec),
             context_length=spec.context_length,
             threads=options.threads,
             max_queue=options.max_queue,
@@ -74,6 +75,12 @@ def build_engine(spec: ModelSpec, options: PoolOptions) -> Engine:
     return FakeEngine(
         context_length=spec.context_length, parallel=spec.parallel, max_queue=options.max_queue
     )
+
+
+def _weights(spec: ModelSpec) -> Path:
+    """The weights' path, found now (a missing package fails at start); weights in parts
+    of a model loaded on first use are put together when it loads, not at start."""
+    return spec.weights_path(assemble=not spec.load_on_first_use)
 
 
 class ModelPool:
@@ -127,6 +134,8 @@ class ModelPool:
         engine = self.engines[name]
         logger.info("loading model %s (%s) on first use", name, engine.kind)
         try:
+            if self.registry.specs[name].parts > 1:
+                await asyncio.to_thread(self.registry.specs[name].weights_path)
             await engine.start()
         except Exception as exc:
             logger.exception("model %s failed to load", name)

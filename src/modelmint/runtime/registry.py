@@ -17,10 +17,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from modelmint.core.errors import ModelNotFoundError
-from modelmint.runtime.split_weights import assembled
+from modelmint.runtime.split_weights import assembled, assembled_path
 
 EngineKind = Literal["llamacpp", "transformers", "embeddings", "upstream", "fake"]
 DEFAULT_MODELS_FILE = Path(__file__).with_name("default_models.toml")
+# aliases that give a model a role only a model that writes text can take
+CHAT_ROLES = {
+    "default": "the default chat model",
+    "classify": "the chat model that judges labels in zero-shot classification",
+}
 
 
 class ModelSpec(BaseModel):
@@ -83,8 +88,10 @@ class ModelSpec(BaseModel):
         """Whether the model reads `language` (an ISO code) well."""
         return not self.languages or language in self.languages
 
-    def weights_path(self) -> Path:
-        """Where the weights are on disk; raises FileNotFoundError with the fix."""
+    def weights_path(self, assemble: bool = True) -> Path:
+        """Where the weights are on disk; raises FileNotFoundError with the fix. Weights in
+        parts are put together first, unless `assemble` is False: then the parts are only
+        found, and the path is where they will be put together."""
         if self.path is not None:
             return self._existing(self.path.expanduser())
         if self.parts == 1:
@@ -94,6 +101,8 @@ class ModelSpec(BaseModel):
             for n in range(1, self.parts + 1)
         ]
         suffix = ".gguf" if self.engine == "llamacpp" else ""
+        if not assemble:
+            return assembled_path(self.name, self.sha256 or "", suffix)
         return assembled(self.name, pieces, self.sha256 or "", suffix)
 
     def _in_package(self, package: str, file: str) -> Path:
@@ -121,6 +130,11 @@ class Registry:
             for alias in dict.fromkeys([spec.name, *spec.aliases]):
                 if alias in self._by_alias:
                     raise ValueError(f"model name or alias {alias!r} is used twice")
+                if alias in CHAT_ROLES and spec.engine == "embeddings":
+                    raise ValueError(
+                        f"alias {alias!r} names {CHAT_ROLES[alias]}, which an embeddings "
+                        f"model cannot be; move it from {spec.name!r} to a chat model"
+                    )
                 self._by_alias[alias] = spec.name
 
     @classmethod

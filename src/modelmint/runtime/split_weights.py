@@ -5,7 +5,7 @@ The whole file is checked against the registry's sha256 as it is written, synced
 only then renamed into place, so a file in the cache is whole and right; later starts
 reuse it without reading it again (a file of the wrong size is assembled again). Several
 processes may assemble at once: each writes its own temporary file and the rename is
-atomic.
+atomic; a temporary file a killed process left is removed by the next assembly.
 """
 
 from __future__ import annotations
@@ -14,11 +14,15 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
 CHUNK_BYTES = 8 * 1024 * 1024
+# a temporary file not written to for this long was left by a process that died while
+# assembling (a live one writes a block every few milliseconds)
+ABANDONED_AFTER_SECONDS = 600.0
 
 
 def cache_dir() -> Path:
@@ -29,16 +33,22 @@ def cache_dir() -> Path:
     return Path(base).expanduser() / "modelmint"
 
 
+def assembled_path(name: str, sha256: str, suffix: str = "", into: Path | None = None) -> Path:
+    """Where `assembled` puts the file, whether or not it is there yet."""
+    return (into or cache_dir()) / "weights" / f"{name}-{sha256[:16]}{suffix}"
+
+
 def assembled(
     name: str, pieces: list[Path], sha256: str, suffix: str = "", into: Path | None = None
 ) -> Path:
     """The file the pieces make, in order, assembled on first use; raises ValueError when
     the pieces do not make the file the registry names."""
-    target = (into or cache_dir()) / "weights" / f"{name}-{sha256[:16]}{suffix}"
+    target = assembled_path(name, sha256, suffix, into)
     size = sum(piece.stat().st_size for piece in pieces)
     if target.exists() and target.stat().st_size == size:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(target)
     logger.info(
         "assembling model %s from %d pieces (%.2f GB) into %s (once)",
         name, len(pieces), size / 1e9, target,
@@ -65,3 +75,15 @@ def assembled(
         Path(scratch).unlink(missing_ok=True)
     logger.info("model %s assembled", name)
     return target
+
+
+def _remove_abandoned(target: Path) -> None:
+    """Delete the temporary files of assemblies of `target` whose processes died."""
+    now = time.time()
+    for scratch in target.parent.glob(f".{target.name}.*"):
+        try:
+            if now - scratch.stat().st_mtime > ABANDONED_AFTER_SECONDS:
+                scratch.unlink()
+                logger.info("removed %s, left by an assembly that did not finish", scratch)
+        except FileNotFoundError:
+            pass  # another process removed it first
