@@ -45,6 +45,7 @@ def test_the_pieces_are_put_together_in_order_once(packages, tmp_path):
     path = spec(hashlib.sha256(WHOLE).hexdigest()).weights_path()
     assert path.read_bytes() == WHOLE and path.suffix == ".gguf"
     assert path.parent == tmp_path / "cache" / "weights"
+    assert path.stat().st_mode & 0o777 == 0o644  # other users of a shared cache read it
     first = path.stat().st_mtime_ns
     (packages / "weightpart2" / "data" / "part02.bin").write_bytes(b"SECOND PIECE")
     assert spec(hashlib.sha256(WHOLE).hexdigest()).weights_path().stat().st_mtime_ns == first

@@ -64,6 +64,7 @@ def assembled(
                         out.write(block)
             out.flush()
             os.fsync(out.fileno())  # whole on disk before it is renamed into place
+        os.chmod(scratch, 0o644)  # readable as an installed package's files are (not 0600)
         if digest.hexdigest() != sha256:
             raise ValueError(
                 f"model {name!r}: its {len(pieces)} pieces make a file with sha256 "
