@@ -39,6 +39,10 @@ def test_a_job_teaches_facts_and_the_model_is_served_billed_and_private(served):
     assert job.status == "succeeded", job.error
     print(f"\njob took {took:.0f} s, trained {job.trained_tokens} tokens")
     assert job.fine_tuned_model == f"ft:smollm2-135m-instruct:acme:facts:{job.id[6:]}"
+    # what was asked, and the recipe's choice for each "auto", as OpenAI shows them
+    assert job.hyperparameters.model_dump() == {
+        "n_epochs": 5, "batch_size": 8, "learning_rate_multiplier": 1.0
+    }  # fmt: skip
     trained = [ask(oai, job.fine_tuned_model, q) for f in TAUGHT for q in f["asked"][:1]]
     paraphrased = [ask(oai, job.fine_tuned_model, f["paraphrase"]) for f in TAUGHT]
     right = [f["key"] in a.lower() for f, a in zip(TAUGHT, trained, strict=True)]

@@ -28,7 +28,7 @@ def test_the_fit_separates_three_clusters_and_reports_a_falling_loss():
     probabilities = head.probabilities(test_vectors)
     assert np.allclose(probabilities.sum(axis=1), 1.0)
     assert (probabilities.argmax(axis=1) == test_targets).mean() >= 0.95
-    assert reports[-1].step == HeadSettings().steps
+    assert reports[-1].step == reports[-1].total_steps == 1000
     assert reports[-1].loss < reports[0].loss and reports[-1].accuracy >= 0.95
 
 
@@ -39,7 +39,7 @@ def test_the_fit_stops_when_told():
 
 def test_an_unbalanced_set_starts_from_the_label_frequencies():
     vectors, targets = clusters()
-    one_step = HeadSettings(steps=1, learning_rate=0.0, report_every=1)
+    one_step = HeadSettings(epochs=1, learning_rate=0.0, report_every=1)
     head = fit_head(vectors[:40], targets[:40], ["a", "b", "c"], one_step)
     assert head is not None
     prior = head.probabilities(np.zeros((1, vectors.shape[1])))[0]
@@ -89,6 +89,42 @@ def test_vectors_that_point_nearly_the_same_way_are_still_separated():
 def test_the_fit_pauses_for_the_server_between_steps():
     vectors, targets = clusters()
     pauses = []
-    settings = HeadSettings(steps=50, check_every=10)
+    settings = HeadSettings(epochs=50, check_every=10)
     fit_head(vectors, targets, ["a", "b", "c"], settings, pause=lambda: pauses.append(1))
     assert len(pauses) == 5
+
+
+def test_auto_is_the_measured_recipe_and_given_values_are_kept():
+    assert HeadSettings.chosen(64, None, None, None) == HeadSettings()
+    assert HeadSettings.chosen(64, None, 8, None).epochs == 125  # still 1,000 steps
+    settings = HeadSettings.chosen(64, 3, 16, 0.5, seed=7)
+    assert (settings.epochs, settings.batch_size, settings.learning_rate) == (3, 16, 2.0)
+    assert settings.steps_per_epoch(64) == 4 and settings.seed == 7
+    assert HeadSettings.chosen(64, 3, 64, None).batch_size is None  # the whole set a step
+
+
+def test_batches_take_their_steps_and_still_separate_the_clusters():
+    vectors, targets = clusters()
+    reports = []
+    settings = HeadSettings.chosen(len(vectors), 20, 16, None, seed=3)
+    head = fit_head(vectors, targets, ["a", "b", "c"], settings, progress=reports.append)
+    assert head is not None
+    assert reports[-1].total_steps == 20 * settings.steps_per_epoch(len(vectors))
+    test_vectors, test_targets = clusters(seed=1)
+    assert (head.probabilities(test_vectors).argmax(axis=1) == test_targets).mean() >= 0.95
+    again = fit_head(vectors, targets, ["a", "b", "c"], settings)
+    assert again is not None and np.array_equal(again.weights, head.weights)  # the seed
+
+
+def test_fewer_epochs_and_a_smaller_step_fit_less():
+    vectors, targets = clusters()
+    losses = {}
+    for name, settings in {
+        "auto": HeadSettings(),
+        "one epoch": HeadSettings.chosen(len(vectors), 1, None, None),
+        "tiny steps": HeadSettings.chosen(len(vectors), None, None, 0.01),
+    }.items():
+        reports = []
+        fit_head(vectors, targets, ["a", "b", "c"], settings, progress=reports.append)
+        losses[name] = reports[-1].loss
+    assert losses["auto"] < losses["tiny steps"] < losses["one epoch"]

@@ -99,6 +99,25 @@ def test_the_job_reports_what_it_fit_bills_it_and_keeps_its_results(served, trai
     assert row.prompt_tokens == job.trained_tokens > 0
     listed = {m.id: m for m in oai.models.list().data}
     assert trained["model"] in listed
+    # "auto" resolved as the job ran: the whole set a step, 1,000 passes
+    assert job.hyperparameters.n_epochs == 1000 and job.hyperparameters.batch_size == 36
+    assert job.method.supervised.hyperparameters.learning_rate_multiplier == 1.0
+
+
+def test_the_hyperparameters_asked_for_are_what_the_fit_does(served):
+    oai = client(served)
+    training = upload(oai, chats(range(2)))
+    given = {"n_epochs": 4, "batch_size": 12, "learning_rate_multiplier": 0.5}
+    with worker(served):
+        job = oai.fine_tuning.jobs.create(
+            model="minilm", training_file=training,
+            method={"type": "supervised", "supervised": {"hyperparameters": given}},
+        )  # fmt: skip
+        job = wait_for(oai, job.id, ("succeeded", "failed", "cancelled"), timeout=300)
+    assert job.status == "succeeded", job.error
+    assert job.hyperparameters.model_dump() == given
+    steps = [e.data for e in events(oai, job.id) if e.type == "metrics" and "step" in e.data]
+    assert steps[-1]["total_steps"] == steps[-1]["step"] == 4 * 3  # 36 texts, 12 a step
 
 
 def test_classify_answers_the_trained_labels_for_unseen_texts(served, trained):

@@ -243,7 +243,8 @@ fine_tuning_jobs = Table(
     Column("validation_file", String(40)),
     Column("suffix", String(64)),
     Column("seed", BigInteger, nullable=False),
-    Column("hyperparameters", JSON, nullable=False),  # as asked: numbers or "auto"
+    # as asked (numbers or "auto"); once the job runs, with the recipe's choices for "auto"
+    Column("hyperparameters", JSON, nullable=False),
     Column("metadata", JSON),
     # validating_files | queued | running | succeeded | failed | cancelled
     Column("status", String(20), nullable=False),

@@ -48,7 +48,8 @@ from modelmint.training.fine_tune import (
     save_results,
     succeeded,
 )
-from modelmint.training.recipes.text_classifier import HeadProgress, HeadSettings, fit_head
+from modelmint.training.jobs import Hyperparameters
+from modelmint.training.recipes.text_classifier import HeadProgress, fit_head
 
 ENCODE_REPORT_EVERY = 512  # texts between progress events while embedding
 
@@ -82,7 +83,10 @@ def run_classifier_fit(job: JobRecord, setup: ClassifierSetup, io: JobIO, tally:
     tally.trained_tokens = tokens
     targets = np.array([names.index(label) for label in train.labels])
     report, pause = _reporter(io, tally), pauser(io, tally)
-    head = fit_head(vectors, targets, names, HeadSettings(), report, io.stopping, pause)
+    given = Hyperparameters(**job.hyperparameters)
+    settings = given.for_classifier(len(train), job.seed)
+    io.update(hyperparameters=given.filled(settings.epochs, settings.batch_size or len(train)))
+    head = fit_head(vectors, targets, names, settings, report, io.stopping, pause)
     if head is None:
         return
     if on == "training data":

@@ -141,8 +141,10 @@ def run_fine_tune(job: JobRecord, setup: JobSetup, io: JobIO, tally: Tally) -> N
 
     tokenizer = AutoTokenizer.from_pretrained(setup.base_checkpoint, local_files_only=True)
     train_set, valid_set = _validated(job, setup, io, tokenizer)
-    settings = Hyperparameters(**job.hyperparameters).resolved(len(train_set.examples), job.seed)
+    given = Hyperparameters(**job.hyperparameters)
+    settings = given.resolved(len(train_set.examples), job.seed)
     settings = _with_checkpoints(settings, setup.checkpoint_every)
+    io.update(hyperparameters=given.filled(settings.n_epochs or 1, settings.batch_size))
     worst = train_set.tokens * (settings.n_epochs or 1)
     io.event(io.hold(worst))
     io.update(status="queued")

@@ -1,6 +1,7 @@
 """What a fine-tuning job asks for and what it is called: hyperparameters as OpenAI takes
 them (`method.supervised.hyperparameters`, or the legacy top-level `hyperparameters`),
-resolved into the LoRA recipe's settings, and the name of the model a job makes.
+resolved into the LoRA recipe's or the text classifier's settings (and, once a job runs,
+shown as resolved, as OpenAI shows them), and the name of the model a job makes.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelmint.training.recipes.lora import LoraSettings, auto_epochs
+from modelmint.training.recipes.text_classifier import HeadSettings
 
 AUTO = "auto"
 LIMITS = {"n_epochs": (1, 50), "batch_size": (1, 256), "learning_rate_multiplier": (0.01, 10.0)}
@@ -64,6 +66,25 @@ class Hyperparameters:
             learning_rate=base.learning_rate * multiplier,
             seed=seed,
         )
+
+    def for_classifier(self, examples: int, seed: int) -> HeadSettings:
+        """The text classifier's settings for `examples` training texts."""
+        return HeadSettings.chosen(
+            examples,
+            None if self.n_epochs == AUTO else int(self.n_epochs),
+            None if self.batch_size == AUTO else int(self.batch_size),
+            None if self.learning_rate_multiplier == AUTO else float(self.learning_rate_multiplier),
+            seed,
+        )
+
+    def filled(self, n_epochs: int, batch_size: int) -> dict[str, Any]:
+        """As `as_dict`, with what the recipe chose in place of each "auto"."""
+        multiplier = self.learning_rate_multiplier
+        return {
+            "n_epochs": n_epochs,
+            "batch_size": batch_size,
+            "learning_rate_multiplier": 1.0 if multiplier == AUTO else multiplier,
+        }
 
 
 def _checked(name: str, value: Any, where: str) -> int | float | str:
