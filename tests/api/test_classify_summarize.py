@@ -83,9 +83,27 @@ def test_both_multiplies_the_chat_judges_scores_by_the_embeddings(served):
         assert both == pytest.approx({k: v / total for k, v in product.items()}, abs=1e-5)
     assert found["both"]["model"] == found["chat"]["model"] == "fake-chat"
     assert found["embeddings"]["model"] == "fake-embed"
+    # chat's first request asked the content-free texts too; both's found them kept
+    kept = served["acme"].post("/v1/classify", json={**body, "method": "chat"}).json()
     usage = found["both"]["usage"]["prompt_tokens"]
-    assert usage == sum(found[m]["usage"]["prompt_tokens"] for m in ("chat", "embeddings"))
+    assert usage == kept["usage"]["prompt_tokens"] + found["embeddings"]["usage"]["prompt_tokens"]
     assert found["auto"]["data"] == found["both"]["data"]
+
+
+def test_the_judges_bias_is_asked_once_per_org_and_label_set(served):
+    body = {"input": "The parcel came late.", "labels": ["tea", "coffee"], "method": "chat"}
+
+    def tokens(org: str, **changed) -> tuple[int, list]:
+        answer = served[org].post("/v1/classify", json={**body, **changed})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["usage"]["prompt_tokens"], answer.json()["data"]
+
+    first, scored = tokens("acme")
+    again, scored_again = tokens("acme")
+    assert again < first / 2  # 2 prompts, not 8
+    assert scored_again == scored
+    assert tokens("globex")[0] == first  # another org's bias is its own
+    assert tokens("acme", labels=["coffee", "tea"])[0] == first  # another label order
 
 
 def test_a_judge_that_favours_a_place_in_the_list_says_nothing():

@@ -5,7 +5,8 @@ Four ways to score the labels, chosen per request by `method`:
 - `chat`: the chat model reads the text and the labels and answers with one; the
   probabilities of its first token beginning each label, asked with the labels in their
   order and reversed, divided by those it gives content-free texts (its bias) and
-  renormalised, are the scores (all prompts run as one batched request, one ledger row);
+  renormalised, are the scores (all prompts run as one batched request, one ledger row;
+  the content-free answers are kept per org, judge and labels: services/judge_bias.py);
 - `embeddings`: the cosine similarity of the text's embedding to each label's (the
   label put in a sentence), through a softmax at a measured temperature;
 - `both` (what `auto` takes): the product of the two, renormalised; each model's run is
@@ -51,6 +52,7 @@ from modelmint.services.chat import ChatRun
 from modelmint.services.completions import PromptScoring
 from modelmint.services.context import Estimate, RequestContext, Used
 from modelmint.services.generation import GenerationRun
+from modelmint.services.judge_bias import JudgeBias
 from modelmint.services.metering import Metering
 from modelmint.services.models import Models
 from modelmint.services.privacy import RequestPrivacy
@@ -126,6 +128,7 @@ class Classify:
         self.chat_model = chat_model
         self.embeddings_model = embeddings_model
         self.glossary = glossary
+        self.bias = JudgeBias()
 
     async def classify(self, context: RequestContext, body: ClassifyRequest) -> dict[str, Any]:
         privacy = RequestPrivacy(context.account.policy)
@@ -225,7 +228,9 @@ class Classify:
         params = SamplingParams(
             max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=TOP_LOGPROBS
         )
-        asked = [*texts, *CONTENT_FREE]
+        key = (judge.context.account.org.id, judge.spec.name, tuple(labels))
+        kept = self.bias.get(key)
+        asked = texts if kept is not None else [*texts, *CONTENT_FREE]
         orders = [labels, labels[::-1]]
         requests = [
             GenerationRequest(
@@ -250,6 +255,13 @@ class Classify:
         choices = (await run.respond())["choices"]
         forward = np.array([_label_probabilities(c, labels) for c in choices[: len(asked)]])
         backward = np.array([_label_probabilities(c, labels[::-1]) for c in choices[len(asked) :]])
+        if kept is None:
+            kept = forward[len(texts) :], backward[len(texts) :]
+            self.bias.keep(key, *kept)
+        forward, backward = (
+            np.vstack([forward[: len(texts)], kept[0]]),
+            np.vstack([backward[: len(texts)], kept[1]]),
+        )
         return Scored(debiased(forward, backward, len(texts)), run.usage, judge.spec.name)
 
     async def _by_likelihood(self, judge: Judge, texts: list[str], labels: list[str]) -> Scored:
