@@ -441,6 +441,8 @@ async def test_a_settle_whose_caller_is_cancelled_is_still_kept(tmp_path, monkey
         await asyncio.sleep(0.05)
         settling.cancel()  # the client went away while the row was being written
         await until(lambda: len(platform.metering.settlements.spool) == 1)
+        await asyncio.sleep(0.2)
+        assert len(platform.metering.settlements.spool) == 1  # kept once, not twice
 
 
 async def test_an_admission_cancelled_while_holding_gives_the_hold_back(tmp_path, monkeypatch):
@@ -448,11 +450,13 @@ async def test_an_admission_cancelled_while_holding_gives_the_hold_back(tmp_path
 
     async with acme(tmp_path, token_limit=1000) as (business, org, key):
         platform = business.platform
-        real_write, hold_written = platform.infra.db.write, asyncio.Event()
+        real_write = platform.infra.db.write
+        hold_started, hold_written = asyncio.Event(), asyncio.Event()
 
         async def slow_hold(fn, *args):
             if fn is not ledger.hold:
                 return await real_write(fn, *args)
+            hold_started.set()
             await asyncio.sleep(0.2)
             try:
                 return await real_write(fn, *args)
@@ -464,7 +468,7 @@ async def test_an_admission_cancelled_while_holding_gives_the_hold_back(tmp_path
         admitting = asyncio.ensure_future(
             platform.metering.admit(context(account, "req_gone"), Estimate(3, 5))
         )
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(hold_started.wait(), timeout=10)
         admitting.cancel()  # the client gave up while the hold was being written
         await asyncio.wait_for(hold_written.wait(), timeout=10)
 

@@ -101,6 +101,10 @@ def test_auto_is_the_measured_recipe_and_given_values_are_kept():
     assert (settings.epochs, settings.batch_size, settings.learning_rate) == (3, 16, 2.0)
     assert settings.steps_per_epoch(64) == 4 and settings.seed == 7
     assert HeadSettings.chosen(64, 3, 64, None).batch_size is None  # the whole set a step
+    # n_epochs alone: batches that make about 1,000 steps, as many as the small set allows
+    alone = HeadSettings.chosen(2000, 3, None, None)
+    assert alone.batch_size == 6 and 3 * alone.steps_per_epoch(2000) == 1002
+    assert HeadSettings.chosen(36, 3, None, None).batch_size == 1
 
 
 def test_batches_take_their_steps_and_still_separate_the_clusters():
@@ -110,6 +114,7 @@ def test_batches_take_their_steps_and_still_separate_the_clusters():
     head = fit_head(vectors, targets, ["a", "b", "c"], settings, progress=reports.append)
     assert head is not None
     assert reports[-1].total_steps == 20 * settings.steps_per_epoch(len(vectors))
+    assert len(reports) <= 10 + 1  # many small steps report about ten times, not each 100
     test_vectors, test_targets = clusters(seed=1)
     assert (head.probabilities(test_vectors).argmax(axis=1) == test_targets).mean() >= 0.95
     again = fit_head(vectors, targets, ["a", "b", "c"], settings)
@@ -121,10 +126,10 @@ def test_fewer_epochs_and_a_smaller_step_fit_less():
     losses = {}
     for name, settings in {
         "auto": HeadSettings(),
-        "one epoch": HeadSettings.chosen(len(vectors), 1, None, None),
+        "one full step": HeadSettings.chosen(len(vectors), 1, len(vectors), None),
         "tiny steps": HeadSettings.chosen(len(vectors), None, None, 0.01),
     }.items():
         reports = []
         fit_head(vectors, targets, ["a", "b", "c"], settings, progress=reports.append)
         losses[name] = reports[-1].loss
-    assert losses["auto"] < losses["tiny steps"] < losses["one epoch"]
+    assert losses["auto"] < losses["tiny steps"] < losses["one full step"]

@@ -131,11 +131,11 @@ class ModelPool:
         return self.get(name)
 
     async def _load(self, name: str) -> None:
-        engine = self.engines[name]
+        engine, spec = self.engines[name], self.registry.specs[name]
         logger.info("loading model %s (%s) on first use", name, engine.kind)
         try:
-            if self.registry.specs[name].parts > 1:
-                await asyncio.to_thread(self.registry.specs[name].weights_path)
+            if spec.parts > 1:
+                await asyncio.to_thread(spec.weights_path)  # the pieces put together
             await engine.start()
         except Exception as exc:
             logger.exception("model %s failed to load", name)

@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 
 CHUNK_BYTES = 8 * 1024 * 1024
 # a temporary file not written to for this long was left by a process that died while
-# assembling (a live one writes a block every few milliseconds)
+# assembling (a live one writes a block every few milliseconds; one stalled longer than
+# this loses its file and fails, and the next load assembles again)
 ABANDONED_AFTER_SECONDS = 600.0
 
 

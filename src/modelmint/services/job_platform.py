@@ -61,7 +61,7 @@ class JobServices:
         base_dir = await asyncio.to_thread(self._base_checkpoint, spec)
         policy = await self.db.read(get_policy, job.org_id)
         return JobSetup(
-            base_gguf=spec.weights_path(),
+            base_gguf=await asyncio.to_thread(spec.weights_path),  # may assemble pieces
             base_checkpoint=base_dir,
             context_length=spec.context_length,
             work_dir=self.root / "jobs" / job.id,
@@ -82,7 +82,7 @@ class JobServices:
         """An embeddings model's job: a text classifier on it (training/classifier_job.py)."""
         policy = await self.db.read(get_policy, job.org_id)
         return ClassifierSetup(
-            encoder_path=spec.weights_path(),
+            encoder_path=await asyncio.to_thread(spec.weights_path),
             model_path=self._model_path(job, ".npz"),
             model_name=job.output_model,
             gloss_chinese=not spec.reads("zh"),

@@ -12,7 +12,8 @@ tickets in 6 topics or 2,000 Chinese reviews): 1,000 full-batch steps and a pena
 
 A job's hyperparameters mean what they say: `batch_size` vectors a step, `n_epochs`
 passes over them, the step size times `learning_rate_multiplier`; "auto" is the measured
-recipe (the whole set a step, 1,000 passes).
+recipe (the whole set a step, 1,000 passes), and `n_epochs` alone gets batches small
+enough for about 1,000 steps in all (a few full-batch steps would barely fit).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from modelmint.runtime.linear_head import LinearHead, softmax
 
 AUTO_STEPS = 1000
 BASE_LEARNING_RATE = 4.0
+REPORTS = 10  # a fit of many small steps reports this often, not every `report_every`
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +40,7 @@ class HeadSettings:
     learning_rate: float = BASE_LEARNING_RATE
     l2: float = 1e-3
     seed: int = 0  # the order of the batches
-    report_every: int = 100
+    report_every: int = 100  # steps between metrics events; at most REPORTS of them a fit
     check_every: int = 10  # steps between looks at a cancel and at the server's needs
 
     @classmethod
@@ -50,7 +52,10 @@ class HeadSettings:
         learning_rate_multiplier: float | None,
         seed: int = 0,
     ) -> HeadSettings:
-        """A job's settings for `examples` texts: each None is the measured recipe's."""
+        """A job's settings for `examples` texts: each None is the measured recipe's,
+        except that `n_epochs` given alone gets batches that make about as many steps."""
+        if batch_size is None and n_epochs is not None:
+            batch_size = max(1, math.ceil(examples * n_epochs / AUTO_STEPS))
         batch = None if batch_size is None or batch_size >= examples else batch_size
         per_epoch = math.ceil(examples / batch) if batch else 1
         return cls(
@@ -91,6 +96,7 @@ def fit_head(
     rate, last_loss = settings.learning_rate, np.inf
     per_epoch = settings.steps_per_epoch(len(x))
     total = settings.epochs * per_epoch
+    report_every = max(settings.report_every, total // REPORTS)
     order, shuffler = np.arange(len(x)), np.random.default_rng(settings.seed)
     for step in range(1, total + 1):
         place = (step - 1) % per_epoch
@@ -116,7 +122,7 @@ def fit_head(
             if stopping():
                 return None
             pause()
-        if step % settings.report_every == 0 or step == total:
+        if step % report_every == 0 or step == total:
             seen = everything if per_epoch == 1 else softmax(x @ weights + bias)
             progress(_measured(step, total, seen, targets))
     return LinearHead(list(labels), weights, bias)
