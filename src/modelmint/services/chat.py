@@ -12,7 +12,6 @@ from typing import Any
 from modelmint.core.types import Usage
 from modelmint.runtime.engine import Finished, GenerationRequest, TextDelta, TokenLogprob
 from modelmint.runtime.registry import ModelSpec
-from modelmint.services.access import check_model_allowed
 from modelmint.services.choices import Choice, n_choices, sampling_params
 from modelmint.services.context import RequestContext
 from modelmint.services.generation import Collected, GenerationRun
@@ -138,8 +137,7 @@ async def open_chat(
     models: Models, metering: Metering, context: RequestContext, request: ChatCompletionRequest
 ) -> ChatRun:
     """Admitted for the worst case; `stream()` or `respond()` runs it."""
-    spec, engine = await models.get(context.account, request.model)
-    check_model_allowed(context.account.principal, spec)
+    spec, engine = await models.usable(context.account, request.model)
     privacy = RequestPrivacy(context.account.policy)
     requests = _engine_requests(spec, request, context.request_id, privacy)
     return await ChatRun.open(

@@ -166,7 +166,7 @@ class Classify:
         the answer's model."""
         account = context.account
         method = AUTO_METHOD if body.method == "auto" else body.method
-        named = await self.models.get(account, body.model) if body.model else None
+        named = await self.models.usable(account, body.model) if body.model else None
         if named and named[0].engine == "embeddings" and method != "embeddings":
             if body.method != "auto":
                 raise InvalidRequestError(
@@ -183,17 +183,13 @@ class Classify:
             else:
                 judge = await self.models.get(account, spec.name)
         if method == "embeddings":
-            chosen = [(judge or await self.models.get(account, self.embeddings_model), method)]
+            chosen = [(judge or await self.models.usable(account, self.embeddings_model), method)]
         else:
             chosen = [(judge, "chat" if method == "both" else method)]
             if method == "both":
-                embedder = await self.models.get(account, self.embeddings_model)
+                embedder = await self.models.usable(account, self.embeddings_model)
                 chosen.append((embedder, "embeddings"))
-        judges = []
-        for (spec, engine), scoring in chosen:
-            check_model_allowed(account.principal, spec)
-            judges.append((Judge(context, spec, engine), scoring))
-        return judges
+        return [(Judge(context, spec, engine), scoring) for (spec, engine), scoring in chosen]
 
     def _default_judge(self, principal: Principal, strict: bool) -> ModelSpec | None:
         """The registry's `classify` entry, else the default chat model: the first this

@@ -21,7 +21,6 @@ from modelmint.runtime.engine import (
     TextDelta,
     TokenLogprob,
 )
-from modelmint.services.access import check_model_allowed
 from modelmint.services.choices import Choice, n_choices, sampling_params
 from modelmint.services.context import RequestContext
 from modelmint.services.generation import GenerationRun
@@ -134,8 +133,7 @@ async def open_completion(
     models: Models, metering: Metering, context: RequestContext, request: CompletionRequest
 ) -> CompletionRun:
     """Admitted for the worst case; `stream()` or `respond()` runs it."""
-    spec, engine = await models.get(context.account, request.model)
-    check_model_allowed(context.account.principal, spec)
+    spec, engine = await models.usable(context.account, request.model)
     scores_prompt = request.echo and request.logprobs is not None
     if scores_prompt and not engine.scores_prompts:
         raise UnsupportedParameterError(

@@ -13,7 +13,6 @@ import numpy as np
 
 from modelmint.core.errors import InvalidRequestError
 from modelmint.core.types import Usage
-from modelmint.services.access import check_model_allowed
 from modelmint.services.context import Estimate, RequestContext, Used
 from modelmint.services.metering import Metering
 from modelmint.services.models import Models
@@ -37,8 +36,7 @@ class EmbeddingsResult:
 async def create_embeddings(
     models: Models, metering: Metering, context: RequestContext, request: EmbeddingRequest
 ) -> EmbeddingsResult:
-    spec, engine = await models.get(context.account, request.model)
-    check_model_allowed(context.account.principal, spec)
+    spec, engine = await models.usable(context.account, request.model)
     texts = request.inputs()
     if any(not text for text in texts):
         raise InvalidRequestError("input must not contain empty strings.", param="input")

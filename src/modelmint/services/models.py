@@ -30,6 +30,7 @@ from modelmint.runtime.engine import Engine
 from modelmint.runtime.linear_head import HeadFileError, LinearHead
 from modelmint.runtime.pool import ModelPool, PoolOptions, build_engine
 from modelmint.runtime.registry import ModelSpec
+from modelmint.services.access import check_model_allowed
 from modelmint.store import fine_tuning as rows
 from modelmint.store.database import Database
 from modelmint.store.fine_tuning import FineTunedModel
@@ -80,6 +81,15 @@ class Models:
             return self.pool.registry.resolve(name)
         except ModelNotFoundError:
             return None
+
+    async def usable(self, account: Account, name: str) -> tuple[ModelSpec, Engine]:
+        """As `get`, for a request the key's model limits apply to: a model it may not use
+        is a 403, before a model loaded on first use is loaded for it."""
+        if (shipped := self.shipped(name)) is not None:
+            check_model_allowed(account.principal, shipped)
+        spec, engine = await self.get(account, name)
+        check_model_allowed(account.principal, spec)
+        return spec, engine
 
     async def get(self, account: Account, name: str) -> tuple[ModelSpec, Engine]:
         """The spec and engine for `name` as `account` may call it."""

@@ -23,7 +23,6 @@ from modelmint.knowledge.evidence import language_of, sentences
 from modelmint.knowledge.extractive import pick_in_pieces
 from modelmint.knowledge.terms import Terms
 from modelmint.knowledge.tokens import estimate_tokens
-from modelmint.services.access import check_model_allowed
 from modelmint.services.context import Estimate, RequestContext, Used
 from modelmint.services.embedding_fit import fitted_counts
 from modelmint.services.files import Files
@@ -58,8 +57,7 @@ class Summarize:
         pieces, found = _sentences(text)
         if not found:
             raise InvalidRequestError("input has no sentences to summarize.", param="input")
-        spec, engine = await self.models.get(context.account, body.model or self.embeddings)
-        check_model_allowed(context.account.principal, spec)
+        spec, engine = await self.models.usable(context.account, body.model or self.embeddings)
         lengths = await fitted_counts(engine, list(found))
         ticket = await self.metering.admit(context.using(spec.name), Estimate(sum(lengths)))
         used = Used()
